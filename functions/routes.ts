@@ -1,0 +1,33 @@
+/**
+ * The REST route table: the one list of every route and the Lambda function that serves it.
+ * The CDK app builds API Gateway resources from it, the local runtime builds its router from it, and the
+ * OpenAPI document is checked against it - so a route cannot exist in one place and not the others.
+ *
+ * Paths use API Gateway resource syntax. Custom methods (`/sources/{id}:pause`) arrive as the `{id}`
+ * segment `abc:pause`; handlers split them (http/router.ts).
+ */
+export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+
+export interface RouteDefinition {
+  method: HttpMethod;
+  path: string;
+  /** key of FUNCTIONS */
+  fn: FunctionName;
+  /** false for probes that must answer without a token */
+  authenticated: boolean;
+}
+
+export const FUNCTIONS = {
+  health: { entry: 'functions/health/handler.ts', description: 'liveness and readiness probes' },
+  sources: { entry: 'functions/sources/handler.ts', description: 'sources API' },
+} as const;
+export type FunctionName = keyof typeof FUNCTIONS;
+
+export const ROUTES: readonly RouteDefinition[] = [
+  { method: 'GET', path: '/healthz', fn: 'health', authenticated: false },
+  { method: 'GET', path: '/readyz', fn: 'health', authenticated: false },
+  { method: 'POST', path: '/api/v1/sources', fn: 'sources', authenticated: true },
+  { method: 'GET', path: '/api/v1/sources', fn: 'sources', authenticated: true },
+  { method: 'GET', path: '/api/v1/sources/{id}', fn: 'sources', authenticated: true },
+  { method: 'PATCH', path: '/api/v1/sources/{id}', fn: 'sources', authenticated: true },
+];

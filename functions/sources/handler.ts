@@ -1,0 +1,69 @@
+import {
+  AppError,
+  type CallContext,
+  CreateSourceBody,
+  ListSourcesQuery,
+  operation,
+  type TenantContext,
+  tenantApi,
+  UpdateSourceBody,
+} from '@jobengine/core';
+
+/** Sources API (DESIGN §2, §8): parse and validate, call the service, map the result. */
+function call(ctx: TenantContext): CallContext {
+  return {
+    tenantId: ctx.tenantId,
+    projectId: ctx.projectId,
+    correlationId: ctx.correlationId,
+    actor: { subject: ctx.principal.subject, scopes: [...ctx.principal.scopes] },
+  };
+}
+
+const etag = (version: number) => ({ ETag: `"${version}"` });
+
+/** `If-Match: "3"` → 3; absent → null; a malformed value is a 400, not a silent unconditional write. */
+function ifMatchVersion(ctx: TenantContext): number | null {
+  const header = ctx.headers['if-match'];
+  if (header === undefined) return null;
+  const match = /^(?:W\/)?"(\d{1,9})"$/.exec(header.trim());
+  if (!match) throw new AppError('VALIDATION_FAILED', 'If-Match must be an ETag such as "3"');
+  return Number(match[1]);
+}
+
+export const handler = tenantApi({
+  'POST /api/v1/sources': operation<TenantContext, typeof CreateSourceBody>({
+    scope: 'orch:operate',
+    body: CreateSourceBody,
+    handle: async ({ ctx, body }) => {
+      const source = await ctx.runtime.sources.create(call(ctx), body);
+      return {
+        status: 201,
+        body: source,
+        headers: { Location: `/api/v1/sources/${source.id}`, ...etag(source.version) },
+      };
+    },
+  }),
+  'GET /api/v1/sources': operation<TenantContext, never, typeof ListSourcesQuery>({
+    scope: 'orch:read',
+    query: ListSourcesQuery,
+    handle: async ({ ctx, query }) => ({
+      status: 200,
+      body: await ctx.runtime.sources.list(call(ctx), query),
+    }),
+  }),
+  'GET /api/v1/sources/{id}': operation<TenantContext>({
+    scope: 'orch:read',
+    handle: async ({ ctx, params }) => {
+      const source = await ctx.runtime.sources.get(call(ctx), params.id!);
+      return { status: 200, body: source, headers: etag(source.version) };
+    },
+  }),
+  'PATCH /api/v1/sources/{id}': operation<TenantContext, typeof UpdateSourceBody>({
+    scope: 'orch:operate',
+    body: UpdateSourceBody,
+    handle: async ({ ctx, body, params }) => {
+      const source = await ctx.runtime.sources.update(call(ctx), params.id!, body, ifMatchVersion(ctx));
+      return { status: 200, body: source, headers: etag(source.version) };
+    },
+  }),
+});

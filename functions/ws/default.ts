@@ -1,0 +1,4 @@
+import { handleMessage } from '@jobengine/core';
+
+/** WebSocket `$default`: subscribe, unsubscribe, ping. */
+export const handler = handleMessage;

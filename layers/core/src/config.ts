@@ -1,0 +1,38 @@
+import { z } from 'zod';
+
+/**
+ * Configuration, read from the environment once per container and validated: a missing or malformed
+ * variable fails fast with its name. Every variable is listed in the README configuration table.
+ */
+const schema = z.object({
+  DATABASE_URL: z.string().min(1).optional(),
+  DATABASE_SECRET_ARN: z.string().min(1).optional(),
+  DATABASE_PROXY_ENDPOINT: z.string().min(1).optional(),
+  DATABASE_NAME: z.string().min(1).default('jobengine'),
+  DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  /** Role each transaction switches to with SET LOCAL ROLE; empty when the login user is the role. */
+  DB_APP_ROLE: z.string().default('jobengine_app'),
+  DB_SYSTEM_ROLE: z.string().default('jobengine_system'),
+  DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).default(25_000),
+  /** Signs page tokens; any stable secret of 16+ characters. */
+  CURSOR_SECRET: z.string().min(16).default('jobengine-dev-cursor-secret'),
+  AUTH_ISSUER: z.string().min(1).default('jobengine-local'),
+  AUTH_AUDIENCE: z.string().min(1).default('jobengine'),
+  /** JSON Web Key Set as JSON text (offline) ... */
+  AUTH_JWKS: z.string().min(1).optional(),
+  /** ... or a URL to fetch it from. */
+  AUTH_JWKS_URL: z.string().url().optional(),
+  AUTH_CLOCK_SKEW_S: z.coerce.number().int().min(0).max(300).default(60),
+  MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
+});
+
+export type Config = z.infer<typeof schema>;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new Error(`invalid configuration: ${problems.join('; ')}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,210 @@
+import middy, { type MiddlewareObj } from '@middy/core';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type { z } from 'zod';
+import { TENANT_ID_PATTERN } from '../adapters/postgres/database.ts';
+import { grantsTenant, type Principal, type Scope } from '../auth/tokens.ts';
+import { AppError } from '../domain/errors.ts';
+import { logger } from '../observability/logger.ts';
+import { getRuntime, type Runtime } from '../runtime.ts';
+import { errorResponse, jsonResponse } from './envelope.ts';
+import { lowerCaseHeaders, parseJsonBody, queryParameters, validate } from './request.ts';
+
+/** What every operation receives about the request it serves. */
+export interface RequestContext {
+  /** Trace id returned in error envelopes: API Gateway's request id. */
+  requestId: string;
+  correlationId: string;
+  headers: Record<string, string>;
+  runtime: Runtime;
+}
+
+export interface TenantContext extends RequestContext {
+  principal: Principal;
+  tenantId: string;
+  projectId: string | null;
+}
+
+export interface HttpResult {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface Operation<Ctx> {
+  /** Scope the token must carry (authenticated APIs only). */
+  scope?: Scope;
+  body?: z.ZodType;
+  query?: z.ZodType;
+  handle(input: { ctx: Ctx; body: never; query: never; params: Record<string, string> }): Promise<HttpResult>;
+}
+
+/** Typed helper so each operation's body and query are inferred from its schemas. */
+export function operation<
+  Ctx,
+  B extends z.ZodType = z.ZodUndefined,
+  Q extends z.ZodType = z.ZodUndefined,
+>(spec: {
+  scope?: Scope;
+  body?: B;
+  query?: Q;
+  handle(input: {
+    ctx: Ctx;
+    body: z.output<B>;
+    query: z.output<Q>;
+    params: Record<string, string>;
+  }): Promise<HttpResult>;
+}): Operation<Ctx> {
+  return spec as unknown as Operation<Ctx>;
+}
+
+/** Middlewares hand their results to the operation on the Lambda context, as middy middlewares do. */
+type ApiContext = Context & { request?: RequestContext; principal?: Principal; startedAt?: number };
+type ApiRequest = middy.Request<APIGatewayProxyEvent, APIGatewayProxyResult, Error, ApiContext>;
+type ApiMiddleware = MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult, Error, ApiContext>;
+
+/** Builds the request context and logs one structured line per request with its outcome and latency. */
+const requestContext = (): ApiMiddleware => ({
+  before: async (request: ApiRequest) => {
+    request.context.startedAt = performance.now();
+    const headers = lowerCaseHeaders(request.event);
+    const requestId = request.event.requestContext?.requestId ?? request.context.awsRequestId;
+    const correlationId = (headers['x-correlation-id'] ?? '').slice(0, 128) || requestId;
+    logger.appendKeys({ requestId, correlationId, tenantId: headers['x-stella-tenant'] });
+    request.context.request = { requestId, correlationId, headers, runtime: await getRuntime() };
+  },
+  after: async (request: ApiRequest) => logRequest(request),
+  onError: async (request: ApiRequest) => logRequest(request),
+});
+
+function logRequest(request: ApiRequest) {
+  const status = request.response?.statusCode ?? 0;
+  const fields = {
+    method: request.event.httpMethod,
+    resource: request.event.resource,
+    status,
+    latencyMs: Math.round((performance.now() - (request.context.startedAt ?? 0)) * 10) / 10,
+  };
+  if (status >= 500) logger.error('request failed', { ...fields, error: request.error ?? undefined });
+  else logger.info('request', fields);
+  logger.resetKeys();
+}
+
+/** Turns every error into the envelope; registered so it runs before requestContext's onError logs it. */
+const errorEnvelope = (): ApiMiddleware => ({
+  onError: async (request: ApiRequest) => {
+    const traceId = request.context.request?.requestId ?? request.context.awsRequestId ?? 'unknown';
+    request.response = errorResponse(request.error, traceId);
+  },
+});
+
+/** Bearer JWT → principal (401 on any failure). */
+const authentication = (): ApiMiddleware => ({
+  before: async (request: ApiRequest) => {
+    const ctx = request.context.request!;
+    const header = ctx.headers.authorization ?? '';
+    const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(header);
+    if (!match?.[1]) throw new AppError('UNAUTHENTICATED', 'Authorization: Bearer <token> is required');
+    request.context.principal = await ctx.runtime.verifyToken(match[1]);
+  },
+});
+
+/** X-Stella-Tenant is required (403 TENANT_REQUIRED) and must be granted by the token. */
+function tenantContext(ctx: RequestContext, principal: Principal): TenantContext {
+  const tenantId = ctx.headers['x-stella-tenant'];
+  if (!tenantId) throw new AppError('TENANT_REQUIRED', 'X-Stella-Tenant header is required');
+  if (!TENANT_ID_PATTERN.test(tenantId)) {
+    throw new AppError('VALIDATION_FAILED', 'X-Stella-Tenant must match ^[a-z0-9][a-z0-9_-]{0,62}$');
+  }
+  if (!grantsTenant(principal, tenantId)) {
+    throw new AppError('FORBIDDEN', `the token does not grant tenant '${tenantId}'`);
+  }
+  const projectId = ctx.headers['x-stella-project'] ?? null;
+  if (projectId !== null && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(projectId)) {
+    throw new AppError('VALIDATION_FAILED', 'X-Stella-Project is malformed');
+  }
+  return { ...ctx, principal, tenantId, projectId };
+}
+
+/**
+ * Finds the operation for an event. Custom methods (`POST /sources/{id}:pause`) reach API Gateway as the
+ * resource `/sources/{id}` with id `abc:pause`; they are matched as `POST /sources/{id}:pause` with id `abc`.
+ */
+function resolve<Ctx>(
+  operations: Record<string, Operation<Ctx>>,
+  event: APIGatewayProxyEvent,
+): { op: Operation<Ctx>; params: Record<string, string> } {
+  const params: Record<string, string> = {};
+  for (const [name, value] of Object.entries(event.pathParameters ?? {})) {
+    if (typeof value === 'string') params[name] = value;
+  }
+  let key = `${event.httpMethod} ${event.resource}`;
+  const lastParam = /\{(\w+)\}$/.exec(event.resource)?.[1];
+  const raw = lastParam ? params[lastParam] : undefined;
+  if (lastParam && raw?.includes(':')) {
+    const [id, verb] = [raw.slice(0, raw.indexOf(':')), raw.slice(raw.indexOf(':') + 1)];
+    key = `${key}:${verb}`;
+    params[lastParam] = id;
+  }
+  const op = operations[key];
+  if (op) return { op, params };
+  const allowed = Object.keys(operations)
+    .filter((candidate) => candidate.slice(candidate.indexOf(' ') + 1) === key.slice(key.indexOf(' ') + 1))
+    .map((candidate) => candidate.slice(0, candidate.indexOf(' ')));
+  if (allowed.length > 0) {
+    throw new AppError('METHOD_NOT_ALLOWED', `${event.httpMethod} is not allowed here`, [], {
+      headers: { Allow: allowed.join(', ') },
+    });
+  }
+  throw new AppError('NOT_FOUND', `no route for ${event.httpMethod} ${event.path}`);
+}
+
+async function invoke<Ctx>(
+  op: Operation<Ctx>,
+  ctx: Ctx & RequestContext,
+  event: APIGatewayProxyEvent,
+  params: Record<string, string>,
+) {
+  const rawBody = parseJsonBody(event, ctx.headers, ctx.runtime.config.MAX_BODY_BYTES);
+  if (!op.body && rawBody !== undefined)
+    throw new AppError('VALIDATION_FAILED', 'this operation takes no body');
+  const body = op.body ? validate(op.body, rawBody ?? {}, 'request body') : undefined;
+  const rawQuery = queryParameters(event);
+  if (!op.query && Object.keys(rawQuery).length > 0) {
+    throw new AppError('VALIDATION_FAILED', 'this operation takes no query parameters');
+  }
+  const query = op.query ? validate(op.query, rawQuery, 'query parameters') : undefined;
+  const result = await op.handle({ ctx, body: body as never, query: query as never, params });
+  return jsonResponse(result.status, result.body, result.headers);
+}
+
+export type ApiHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+
+/**
+ * An authenticated, tenant-scoped REST function. The middleware order (the onion) lives here only:
+ * requestContext, errorEnvelope, authentication; then tenant and scope checks, validation, the operation.
+ */
+export function tenantApi(operations: Record<string, Operation<TenantContext>>): ApiHandler {
+  return middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, ApiContext>()
+    .use(requestContext())
+    .use(errorEnvelope())
+    .use(authentication())
+    .handler(async (event, context) => {
+      const { op, params } = resolve(operations, event);
+      const ctx = tenantContext(context.request!, context.principal!);
+      if (op.scope && !ctx.principal.scopes.has(op.scope)) {
+        throw new AppError('FORBIDDEN', `this operation requires scope '${op.scope}'`);
+      }
+      return invoke(op, ctx, event, params);
+    }) as unknown as ApiHandler;
+}
+
+/** An unauthenticated function (health probes): same envelope and logging, no token. */
+export function publicApi(operations: Record<string, Operation<RequestContext>>): ApiHandler {
+  return middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, ApiContext>()
+    .use(requestContext())
+    .use(errorEnvelope())
+    .handler(async (event, context) => {
+      const { op, params } = resolve(operations, event);
+      return invoke(op, context.request!, event, params);
+    }) as unknown as ApiHandler;
+}

@@ -1,0 +1,46 @@
+/**
+ * @jobengine/core - the internal package every function imports: domain core, application services,
+ * adapters and the HTTP plumbing. On AWS it is one Lambda layer (infra/lib/core-layer.ts); locally it is
+ * a workspace package. Functions import only from here, so the layer's surface is this file.
+ */
+export { Database, mapDatabaseError, type Queryable } from './adapters/postgres/database.ts';
+export { MIGRATIONS_DIR, migrateDatabase } from './adapters/postgres/migrate.ts';
+export { systemClock, uuidV7Ids } from './adapters/system.ts';
+export { CreateSourceBody, ListSourcesQuery, Source, UpdateSourceBody } from './api/sources.ts';
+export { StreamFilter, WebSocketMessage } from './api/streams.ts';
+export {
+  createTokenVerifier,
+  grantsTenant,
+  issueToken,
+  type Principal,
+  SCOPES,
+  type Scope,
+} from './auth/tokens.ts';
+export { type Config, loadConfig } from './config.ts';
+export { canonicalJson, DIGEST_PATTERN, digestOf, sha256Digest } from './domain/canonical-json.ts';
+export { CursorCodec } from './domain/cursor.ts';
+export { AppError, ERROR_CODES, type ErrorCode, NotFoundError, ValidationError } from './domain/errors.ts';
+export * from './domain/state-machines.ts';
+export {
+  type ApiHandler,
+  type HttpResult,
+  type Operation,
+  operation,
+  publicApi,
+  type RequestContext,
+  type TenantContext,
+  tenantApi,
+} from './http/api.ts';
+export { errorResponse, jsonResponse } from './http/envelope.ts';
+export {
+  handleConnect,
+  handleDisconnect,
+  handleMessage,
+  type WebSocketEvent,
+  type WebSocketResult,
+} from './http/websocket.ts';
+export { logger } from './observability/logger.ts';
+export type { Clock, IdGenerator } from './ports/clock-and-ids.ts';
+export type { QueueMessage, QueuePort } from './ports/queue.ts';
+export { closeRuntime, getRuntime, type Runtime } from './runtime.ts';
+export type { CallContext } from './services/context.ts';

@@ -1,0 +1,76 @@
+import { resolveConnectionString } from './adapters/postgres/connection-string.ts';
+import { Database } from './adapters/postgres/database.ts';
+import { systemClock, uuidV7Ids } from './adapters/system.ts';
+import { createTokenVerifier, type TokenVerifier } from './auth/tokens.ts';
+import { type Config, loadConfig } from './config.ts';
+import { CursorCodec } from './domain/cursor.ts';
+import type { Clock, IdGenerator } from './ports/clock-and-ids.ts';
+import { ConnectionsService } from './services/connections.ts';
+import { MaintenanceService } from './services/maintenance.ts';
+import { SourcesService } from './services/sources.ts';
+
+/**
+ * Everything a function needs, built once per container on first use (not at import, so the local runtime
+ * and tests can set the environment first) and shared across invocations, as Lambda containers do.
+ */
+export interface Runtime {
+  config: Config;
+  db: Database;
+  clock: Clock;
+  ids: IdGenerator;
+  cursors: CursorCodec;
+  verifyToken: TokenVerifier;
+  sources: SourcesService;
+  connections: ConnectionsService;
+  maintenance: MaintenanceService;
+}
+
+let current: Promise<Runtime> | undefined;
+
+export function getRuntime(): Promise<Runtime> {
+  current ??= buildRuntime().catch((error) => {
+    current = undefined;
+    throw error;
+  });
+  return current;
+}
+
+/** Closes the pool; the next getRuntime() builds afresh (local runtime shutdown, tests). */
+export async function closeRuntime(): Promise<void> {
+  const runtime = current;
+  current = undefined;
+  if (runtime) await (await runtime).db.close();
+}
+
+async function buildRuntime(): Promise<Runtime> {
+  const config = loadConfig();
+  if (!config.AUTH_JWKS && !config.AUTH_JWKS_URL) {
+    throw new Error('configuration: set AUTH_JWKS (a JWKS document) or AUTH_JWKS_URL');
+  }
+  const db = Database.connect(await resolveConnectionString(config), {
+    appRole: config.DB_APP_ROLE,
+    systemRole: config.DB_SYSTEM_ROLE,
+    max: config.DB_POOL_MAX,
+    statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
+  });
+  const clock = systemClock;
+  const ids = uuidV7Ids;
+  const cursors = new CursorCodec(config.CURSOR_SECRET);
+  const verifyToken = createTokenVerifier({
+    issuer: config.AUTH_ISSUER,
+    audience: config.AUTH_AUDIENCE,
+    clockSkewSeconds: config.AUTH_CLOCK_SKEW_S,
+    jwks: config.AUTH_JWKS ? JSON.parse(config.AUTH_JWKS) : new URL(config.AUTH_JWKS_URL!),
+  });
+  return {
+    config,
+    db,
+    clock,
+    ids,
+    cursors,
+    verifyToken,
+    sources: new SourcesService({ db, clock, ids, cursors }),
+    connections: new ConnectionsService({ db, clock }),
+    maintenance: new MaintenanceService({ db, clock }),
+  };
+}

@@ -1,0 +1,34 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { exportJWK, generateKeyPair, type JWK } from 'jose';
+
+export interface DevKeys {
+  privateJwk: JWK;
+  /** The public key set the runtime verifies tokens against (AUTH_JWKS). */
+  jwks: { keys: JWK[] };
+}
+
+/**
+ * The local runtime's token signing key: an Ed25519 pair created on first start and kept in the data
+ * folder, so development tokens stay valid across restarts and nothing is fetched from a network.
+ */
+export async function loadOrCreateDevKeys(file: string): Promise<DevKeys> {
+  try {
+    return toDevKeys(JSON.parse(await readFile(file, 'utf8')) as JWK);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  const { privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
+  const privateJwk = {
+    ...(await exportJWK(privateKey)),
+    alg: 'EdDSA',
+    kid: `dev-${Date.now().toString(36)}`,
+    use: 'sig',
+  };
+  await writeFile(file, JSON.stringify(privateJwk), { mode: 0o600 });
+  return toDevKeys(privateJwk);
+}
+
+function toDevKeys(privateJwk: JWK): DevKeys {
+  const { d: _secret, ...publicJwk } = privateJwk;
+  return { privateJwk, jwks: { keys: [publicJwk] } };
+}

@@ -1,0 +1,88 @@
+-- Flow control: quotas per (tenant, job type), token buckets per (tenant, upstream host), throttles and
+-- incidents (DESIGN §2, §7). Token balances are stored with the instant they were computed at, so a
+-- refill is arithmetic on read, never a timer.
+
+CREATE TABLE quotas (
+  tenant_id        text        NOT NULL,
+  id               uuid        NOT NULL,
+  job_type         text        NOT NULL CHECK (job_type ~ '^[a-z][a-z0-9_.-]{0,63}$'),
+  max_active       integer     CHECK (max_active IS NULL OR max_active >= 0),
+  max_queued       integer     CHECK (max_queued IS NULL OR max_queued >= 0),
+  burst            integer     CHECK (burst IS NULL OR burst >= 1),
+  refill_per_hour  numeric     CHECK (refill_per_hour IS NULL OR refill_per_hour >= 0),
+  weight           integer     NOT NULL DEFAULT 1 CHECK (weight BETWEEN 1 AND 1000),
+  paused           boolean     NOT NULL DEFAULT false,
+  tokens           numeric     CHECK (tokens IS NULL OR tokens >= 0),
+  tokens_at        timestamptz,
+  version          integer     NOT NULL DEFAULT 1,
+  created_at       timestamptz NOT NULL,
+  updated_at       timestamptz NOT NULL,
+  PRIMARY KEY (tenant_id, id),
+  UNIQUE (tenant_id, job_type),
+  CHECK ((burst IS NULL) = (refill_per_hour IS NULL))
+);
+
+CREATE TABLE buckets (
+  tenant_id             text        NOT NULL,
+  id                    uuid        NOT NULL,
+  source_host           text        NOT NULL CHECK (length(source_host) BETWEEN 1 AND 253),
+  burst                 integer     NOT NULL CHECK (burst >= 1),
+  base_refill_per_hour  numeric     NOT NULL CHECK (base_refill_per_hour > 0),
+  -- Adaptive rate: cut multiplicatively on upstream 429, restored additively after a success window.
+  refill_per_hour       numeric     NOT NULL CHECK (refill_per_hour > 0),
+  min_refill_per_hour   numeric     NOT NULL CHECK (min_refill_per_hour > 0),
+  tokens                numeric     NOT NULL CHECK (tokens >= 0),
+  tokens_at             timestamptz NOT NULL,
+  backoff_until         timestamptz,
+  last_throttled_at     timestamptz,
+  successes_since_cut   integer     NOT NULL DEFAULT 0,
+  created_at            timestamptz NOT NULL,
+  updated_at            timestamptz NOT NULL,
+  PRIMARY KEY (tenant_id, id),
+  UNIQUE (tenant_id, source_host),
+  CHECK (refill_per_hour <= base_refill_per_hour AND min_refill_per_hour <= base_refill_per_hour)
+);
+
+CREATE TABLE throttles (
+  tenant_id       text        NOT NULL,
+  id              uuid        NOT NULL,
+  target_kind     text        NOT NULL CHECK (target_kind IN ('tenant', 'job_type', 'source', 'quota')),
+  target_id       text,
+  kind            text        NOT NULL CHECK (kind IN ('pause', 'concurrency', 'blackout')),
+  max_concurrency integer     CHECK (max_concurrency IS NULL OR max_concurrency >= 0),
+  starts_at       timestamptz NOT NULL,
+  expires_at      timestamptz,
+  reason          text        NOT NULL CHECK (length(reason) BETWEEN 1 AND 256),
+  ticket          text        CHECK (ticket IS NULL OR length(ticket) <= 128),
+  created_by      text        NOT NULL,
+  created_at      timestamptz NOT NULL,
+  lifted_at       timestamptz,
+  lifted_by       text,
+  PRIMARY KEY (tenant_id, id),
+  CHECK (expires_at IS NULL OR expires_at > starts_at),
+  CHECK ((kind = 'concurrency') = (max_concurrency IS NOT NULL)),
+  CHECK ((target_kind = 'tenant') = (target_id IS NULL))
+);
+CREATE INDEX throttles_active_idx ON throttles (tenant_id, target_kind, target_id, starts_at)
+  WHERE lifted_at IS NULL;
+
+CREATE TABLE incidents (
+  tenant_id    text        NOT NULL,
+  id           uuid        NOT NULL,
+  kind         text        NOT NULL CHECK (kind IN ('circuit_opened', 'dead_letters_growing', 'lease_expiries',
+                                                    'backpressure')),
+  subject_kind text        NOT NULL,
+  subject_id   text        NOT NULL,
+  severity     text        NOT NULL CHECK (severity IN ('info', 'warning', 'critical')),
+  status       text        NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'resolved')),
+  summary      text        NOT NULL,
+  details      jsonb       NOT NULL DEFAULT '{}'::jsonb,
+  opened_at    timestamptz NOT NULL,
+  resolved_at  timestamptz,
+  PRIMARY KEY (tenant_id, id),
+  CHECK ((status = 'resolved') = (resolved_at IS NOT NULL))
+);
+-- One open incident per (kind, subject): raising it again is a no-op, not a duplicate.
+CREATE UNIQUE INDEX incidents_open_idx ON incidents (tenant_id, kind, subject_kind, subject_id)
+  WHERE status = 'open';
+CREATE INDEX incidents_list_idx ON incidents (tenant_id, opened_at, id);

@@ -1,0 +1,89 @@
+-- Streams and records: the event log (stream + outbox), the hash-chained audit log, idempotency keys,
+-- WebSocket connections (DESIGN §7, §8, §9).
+
+-- seq comes from one identity, so it is unique and increasing in insertion order - but transactions commit
+-- out of order. tx_id lets readers stop below the oldest still-running transaction
+-- (pg_snapshot_xmin), so a resume after seq X never skips an event that commits later with a smaller seq.
+CREATE TABLE events (
+  tenant_id       text        NOT NULL,
+  seq             bigint      GENERATED ALWAYS AS IDENTITY,
+  event_id        uuid        NOT NULL,
+  event_type      text        NOT NULL CHECK (event_type ~ '^[a-z][a-z_]*\.[a-z][a-z_.]*$'),
+  occurred_at     timestamptz NOT NULL,
+  tx_id           xid8        NOT NULL DEFAULT pg_current_xact_id(),
+  project_id      text,
+  correlation_id  text,
+  subject_kind    text        NOT NULL,
+  subject_id      text        NOT NULL,
+  idempotency_key text        NOT NULL,
+  envelope        jsonb       NOT NULL,
+  published_at    timestamptz,
+  PRIMARY KEY (tenant_id, seq),
+  UNIQUE (tenant_id, event_id)
+);
+CREATE INDEX events_tx_idx ON events (tx_id);
+CREATE INDEX events_occurred_idx ON events (tenant_id, occurred_at);
+-- Outbox: events not yet published to EventBridge.
+CREATE INDEX events_unpublished_idx ON events (seq) WHERE published_at IS NULL;
+
+-- entry_hash = sha256(prev_hash || canonicalJson(entry)); position is the per-tenant chain index.
+CREATE TABLE audit_log (
+  tenant_id      text        NOT NULL,
+  position       bigint      NOT NULL CHECK (position >= 1),
+  entry_id       uuid        NOT NULL,
+  occurred_at    timestamptz NOT NULL,
+  actor_subject  text        NOT NULL,
+  actor_scopes   text[]      NOT NULL DEFAULT '{}',
+  project_id     text,
+  action         text        NOT NULL,
+  target_kind    text        NOT NULL,
+  target_id      text,
+  reason         text        CHECK (reason IS NULL OR length(reason) <= 256),
+  ticket         text        CHECK (ticket IS NULL OR length(ticket) <= 128),
+  request_id     text,
+  correlation_id text,
+  before_digest  text        CHECK (before_digest IS NULL OR before_digest ~ '^sha256:[0-9a-f]{64}$'),
+  after_digest   text        CHECK (after_digest IS NULL OR after_digest ~ '^sha256:[0-9a-f]{64}$'),
+  prev_hash      text        NOT NULL CHECK (prev_hash ~ '^sha256:[0-9a-f]{64}$'),
+  entry_hash     text        NOT NULL CHECK (entry_hash ~ '^sha256:[0-9a-f]{64}$'),
+  PRIMARY KEY (tenant_id, position),
+  UNIQUE (tenant_id, entry_id)
+);
+CREATE INDEX audit_log_time_idx ON audit_log (tenant_id, occurred_at, position);
+CREATE INDEX audit_log_target_idx ON audit_log (tenant_id, target_kind, target_id, position);
+CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
+  FOR EACH ROW EXECUTE FUNCTION jobengine_refuse_mutation();
+-- TRUNCATE bypasses row triggers; refuse it separately.
+CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+  FOR EACH STATEMENT EXECUTE FUNCTION jobengine_refuse_mutation();
+
+CREATE TABLE idempotency_keys (
+  tenant_id        text        NOT NULL,
+  route            text        NOT NULL,
+  key              text        NOT NULL CHECK (length(key) BETWEEN 1 AND 255),
+  request_hash     text        NOT NULL CHECK (request_hash ~ '^sha256:[0-9a-f]{64}$'),
+  state            text        NOT NULL CHECK (state IN ('in_progress', 'completed')),
+  response_status  integer,
+  response_headers jsonb,
+  response_body    text,
+  created_at       timestamptz NOT NULL,
+  expires_at       timestamptz NOT NULL,
+  PRIMARY KEY (tenant_id, route, key),
+  CHECK ((state = 'completed') = (response_status IS NOT NULL))
+);
+CREATE INDEX idempotency_keys_expiry_idx ON idempotency_keys (expires_at);
+
+CREATE TABLE ws_connections (
+  tenant_id     text        NOT NULL,
+  connection_id text        NOT NULL,
+  subject       text        NOT NULL,
+  scopes        text[]      NOT NULL DEFAULT '{}',
+  project_id    text,
+  subscriptions jsonb       NOT NULL DEFAULT '[]'::jsonb CHECK (jsonb_typeof(subscriptions) = 'array'),
+  -- Highest seq delivered; the broadcaster resumes from it so order per connection is preserved.
+  delivered_seq bigint      NOT NULL DEFAULT 0,
+  connected_at  timestamptz NOT NULL,
+  last_seen_at  timestamptz NOT NULL,
+  PRIMARY KEY (tenant_id, connection_id),
+  UNIQUE (connection_id)
+);
