@@ -23,6 +23,15 @@ export const FUNCTIONS = {
 } as const;
 export type FunctionName = keyof typeof FUNCTIONS;
 
+/** Every Lambda entry point by name, REST and otherwise: what `npm run invoke -- <name> <event>` accepts. */
+export const HANDLERS: Record<string, string> = {
+  ...Object.fromEntries(Object.entries(FUNCTIONS).map(([name, fn]) => [name, fn.entry])),
+  'ws-connect': 'functions/ws/connect.ts',
+  'ws-disconnect': 'functions/ws/disconnect.ts',
+  'ws-default': 'functions/ws/default.ts',
+  tick: 'functions/tick/handler.ts',
+};
+
 export const ROUTES: readonly RouteDefinition[] = [
   { method: 'GET', path: '/healthz', fn: 'health', authenticated: false },
   { method: 'GET', path: '/readyz', fn: 'health', authenticated: false },

@@ -1,4 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { issueToken, SCOPES } from '@jobengine/core';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
 
 export interface DevKeys {
@@ -31,4 +33,23 @@ export async function loadOrCreateDevKeys(file: string): Promise<DevKeys> {
 function toDevKeys(privateJwk: JWK): DevKeys {
   const { d: _secret, ...publicJwk } = privateJwk;
   return { privateJwk, jwks: { keys: [publicJwk] } };
+}
+
+/**
+ * Unless a key set is configured (AUTH_JWKS / AUTH_JWKS_URL), trust the local development key and return
+ * a development token for it (every scope, every tenant, 30 days); otherwise return ''.
+ */
+export async function configureDevelopmentAuth(dataDir: string): Promise<string> {
+  if (process.env.AUTH_JWKS || process.env.AUTH_JWKS_URL) return '';
+  const keys = await loadOrCreateDevKeys(join(dataDir, 'dev-signing-key.json'));
+  process.env.AUTH_JWKS = JSON.stringify(keys.jwks);
+  return issueToken({
+    privateJwk: keys.privateJwk,
+    issuer: process.env.AUTH_ISSUER ?? 'jobengine-local',
+    audience: process.env.AUTH_AUDIENCE ?? 'jobengine',
+    subject: 'local-developer',
+    scopes: SCOPES,
+    tenants: '*',
+    expiresIn: '30d',
+  });
 }

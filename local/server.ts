@@ -1,12 +1,12 @@
 import { mkdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join, resolve } from 'node:path';
-import { closeRuntime, issueToken, logger, migrateDatabase, SCOPES } from '@jobengine/core';
+import { resolve } from 'node:path';
+import { closeRuntime, logger, migrateDatabase } from '@jobengine/core';
 import type { ScheduledEvent } from 'aws-lambda';
 import { lambdaContext, loadHandler } from './apigw-event.ts';
-import { loadOrCreateDevKeys } from './dev-keys.ts';
-import { ensureDatabase, type RunningPostgres, startEmbeddedPostgres } from './embedded-postgres.ts';
+import { openLocalDatabase } from './database.ts';
+import { configureDevelopmentAuth } from './dev-keys.ts';
 import { createRestGateway } from './http-gateway.ts';
 import { createWebSocketGateway } from './ws-gateway.ts';
 
@@ -47,39 +47,13 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): LocalRunti
  */
 export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
   await mkdir(options.dataDir, { recursive: true });
-  let embedded: RunningPostgres | undefined;
-  let databaseUrl = options.databaseUrl;
-  if (!databaseUrl) {
-    embedded = await startEmbeddedPostgres({
-      dataDir: join(options.dataDir, 'postgres'),
-      port: options.embeddedPort,
-      persistent: true,
-      log: (line) => logger.debug('embedded postgres', { line }),
-    });
-    databaseUrl = await ensureDatabase(embedded.adminUrl, 'jobengine');
-    logger.info('embedded PostgreSQL started', {
-      port: options.embeddedPort,
-      dataDir: join(options.dataDir, 'postgres'),
-    });
-  }
+  const database = await openLocalDatabase(options);
+  const databaseUrl = database.url;
   const { applied } = await migrateDatabase(databaseUrl);
   logger.info('migrations applied', { applied });
 
   process.env.DATABASE_URL = databaseUrl;
-  let devToken = '';
-  if (!process.env.AUTH_JWKS && !process.env.AUTH_JWKS_URL) {
-    const keys = await loadOrCreateDevKeys(join(options.dataDir, 'dev-signing-key.json'));
-    process.env.AUTH_JWKS = JSON.stringify(keys.jwks);
-    devToken = await issueToken({
-      privateJwk: keys.privateJwk,
-      issuer: process.env.AUTH_ISSUER ?? 'jobengine-local',
-      audience: process.env.AUTH_AUDIENCE ?? 'jobengine',
-      subject: 'local-developer',
-      scopes: SCOPES,
-      tenants: '*',
-      expiresIn: '30d',
-    });
-  }
+  const devToken = await configureDevelopmentAuth(options.dataDir);
 
   const rest = createRestGateway();
   const ws = createWebSocketGateway();
@@ -134,7 +108,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       });
       await ticking;
       await closeRuntime();
-      await embedded?.stop();
+      await database.stop();
     })();
     return stopping;
   };

@@ -1,0 +1,24 @@
+import { SQSClient } from '@aws-sdk/client-sqs';
+
+/**
+ * The one place AWS SDK clients are created. Each is built on first use and then kept for the life of
+ * the container, so warm invocations reuse its connections and resolved credentials.
+ *
+ * Endpoints are deliberately not configured here: the SDK itself reads `AWS_ENDPOINT_URL` (and the
+ * per-service `AWS_ENDPOINT_URL_SQS`, ...), so pointing the whole app at LocalStack or moto is one
+ * environment variable and nothing emulator-specific reaches production code paths.
+ */
+
+export const DEFAULT_AWS_REGION = 'us-east-1';
+
+/** Lambda always sets `AWS_REGION`; the default only matters locally, where a missing region would throw. */
+export function awsRegion(env: NodeJS.ProcessEnv = process.env): string {
+  return env.AWS_REGION || DEFAULT_AWS_REGION;
+}
+
+let sqs: SQSClient | undefined;
+
+export function sqsClient(): SQSClient {
+  sqs ??= new SQSClient({ region: awsRegion() });
+  return sqs;
+}
