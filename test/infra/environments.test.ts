@@ -1,0 +1,95 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { App, Token, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addJobEngine } from '../../infra/lib/job-engine-app.ts';
+import { ENVIRONMENTS, settingsFor } from '../../infra/lib/settings.ts';
+import { cdkJsonContext, type SynthesizedJobEngine, synthJobEngine } from './synth.ts';
+
+interface ValidationReport {
+  pluginReports: {
+    pluginName: string;
+    conclusion: string;
+    violations: { ruleName: string; severity: string }[];
+  }[];
+}
+
+function validationReport(outdir: string): ValidationReport {
+  return JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8'));
+}
+
+describe('settings', () => {
+  it('resolve a known environment name', () => {
+    expect(settingsFor('prod')).toBe(ENVIRONMENTS.prod);
+  });
+
+  it('reject an unknown environment name, listing the known ones', () => {
+    expect(() => settingsFor('staging')).toThrow(/Unknown environment "staging".*dev, prod/);
+    expect(() => settingsFor(undefined)).toThrow(/Unknown environment/);
+    expect(() => settingsFor('toString')).toThrow(/Unknown environment/);
+  });
+
+  it('default to dev through cdk.json', () => {
+    expect(cdkJsonContext().env).toBe('dev');
+  });
+
+  it('fail the app early on an unknown environment', () => {
+    const app = new App({ context: cdkJsonContext({ env: 'staging' }) });
+    expect(() => addJobEngine(app)).toThrow(/Unknown environment "staging"/);
+  });
+});
+
+describe.each(['dev', 'prod'] as const)('the %s app', (env) => {
+  let synth: SynthesizedJobEngine;
+
+  beforeAll(() => {
+    // synth throws on any cdk-nag finding that is not acknowledged
+    synth = synthJobEngine(env);
+  });
+  afterAll(() => synth?.dispose());
+
+  it('is named after the environment and synthesizes env-agnostic', () => {
+    expect(synth.stack.stackName).toBe(`JobEngine-${env}`);
+    expect(Token.isUnresolved(synth.stack.account)).toBe(true);
+    expect(Token.isUnresolved(synth.stack.region)).toBe(true);
+  });
+
+  it('passes the cdk-nag AWS Solutions checks with no unacknowledged finding', () => {
+    // what synthesis reported (synth itself throws on an error)...
+    for (const plugin of validationReport(synth.outdir).pluginReports) {
+      expect(plugin.violations.filter((v) => v.severity === 'error' || v.severity === 'fatal')).toEqual([]);
+    }
+    // ...and the pack run directly, warnings included
+    const report = new AwsSolutionsChecks().validateScope(synth.app);
+    expect(report.violations.map((v) => `${v.ruleName}: ${v.violatingResources[0]?.constructPath}`)).toEqual(
+      [],
+    );
+    expect(report.success).toBe(true);
+  });
+
+  it('justifies every acknowledged finding with a reason', () => {
+    const acknowledgements = synth.app.node
+      .findAll()
+      .flatMap((construct) => construct.node.metadata)
+      .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+      .flatMap((entry) => Object.entries(entry.data as Record<string, string>));
+    expect(acknowledgements.length).toBeGreaterThan(0);
+    for (const [rule, reason] of acknowledgements) {
+      expect(reason.length, rule).toBeGreaterThan(30);
+    }
+  });
+
+  it('applies the environment database settings', () => {
+    const settings = ENVIRONMENTS[env];
+    synth.template.hasResourceProperties('AWS::RDS::DBCluster', {
+      ServerlessV2ScalingConfiguration: {
+        MinCapacity: settings.database.minCapacityAcu,
+        MaxCapacity: settings.database.maxCapacityAcu,
+      },
+      DeletionProtection: settings.database.deletionProtection,
+    });
+    synth.template.resourceCountIs('AWS::RDS::DBInstance', 1 + settings.database.readers);
+    synth.template.resourceCountIs('AWS::EC2::NatGateway', settings.network.natGateways);
+  });
+});
