@@ -20,6 +20,13 @@ export interface RouteDefinition {
 export const FUNCTIONS = {
   health: { entry: 'functions/health/handler.ts', description: 'liveness and readiness probes' },
   sources: { entry: 'functions/sources/handler.ts', description: 'sources API' },
+  runs: { entry: 'functions/runs/handler.ts', description: 'runs API' },
+  jobs: { entry: 'functions/jobs/handler.ts', description: 'jobs API' },
+  worker: {
+    entry: 'functions/worker/handler.ts',
+    description: 'worker bridge: lease, heartbeat, progress, complete',
+  },
+  deadletter: { entry: 'functions/deadletter/handler.ts', description: 'dead letters API' },
 } as const;
 export type FunctionName = keyof typeof FUNCTIONS;
 
@@ -30,6 +37,7 @@ export const HANDLERS: Record<string, string> = {
   'ws-disconnect': 'functions/ws/disconnect.ts',
   'ws-default': 'functions/ws/default.ts',
   tick: 'functions/tick/handler.ts',
+  planner: 'functions/planner/handler.ts',
 };
 
 export const ROUTES: readonly RouteDefinition[] = [
@@ -39,4 +47,29 @@ export const ROUTES: readonly RouteDefinition[] = [
   { method: 'GET', path: '/api/v1/sources', fn: 'sources', authenticated: true },
   { method: 'GET', path: '/api/v1/sources/{id}', fn: 'sources', authenticated: true },
   { method: 'PATCH', path: '/api/v1/sources/{id}', fn: 'sources', authenticated: true },
+  { method: 'POST', path: '/api/v1/runs', fn: 'runs', authenticated: true },
+  { method: 'GET', path: '/api/v1/runs', fn: 'runs', authenticated: true },
+  // also serves POST /api/v1/runs/{id}:cancel (custom method in the id segment)
+  { method: 'POST', path: '/api/v1/runs/{id}', fn: 'runs', authenticated: true },
+  { method: 'GET', path: '/api/v1/runs/{id}', fn: 'runs', authenticated: true },
+  { method: 'GET', path: '/api/v1/runs/{id}/dag', fn: 'runs', authenticated: true },
+  { method: 'POST', path: '/api/v1/jobs', fn: 'jobs', authenticated: true },
+  { method: 'GET', path: '/api/v1/jobs', fn: 'jobs', authenticated: true },
+  // :cancel, :retry, :prioritize
+  { method: 'POST', path: '/api/v1/jobs/{id}', fn: 'jobs', authenticated: true },
+  { method: 'GET', path: '/api/v1/jobs/{id}', fn: 'jobs', authenticated: true },
+  { method: 'GET', path: '/api/v1/jobs/{id}/history', fn: 'jobs', authenticated: true },
+  { method: 'POST', path: '/api/v1/worker/leases', fn: 'worker', authenticated: true },
+  // :heartbeat
+  { method: 'POST', path: '/api/v1/worker/leases/{leaseId}', fn: 'worker', authenticated: true },
+  // :progress, :complete
+  { method: 'POST', path: '/api/v1/worker/jobs/{jobId}', fn: 'worker', authenticated: true },
+  { method: 'POST', path: '/api/v1/worker/completions', fn: 'worker', authenticated: true },
+  { method: 'GET', path: '/api/v1/deadletter', fn: 'deadletter', authenticated: true },
+  { method: 'GET', path: '/api/v1/deadletter/stats', fn: 'deadletter', authenticated: true },
+  { method: 'GET', path: '/api/v1/deadletter/{id}', fn: 'deadletter', authenticated: true },
+  // :replay, :discard
+  { method: 'POST', path: '/api/v1/deadletter/{id}', fn: 'deadletter', authenticated: true },
+  // POST /api/v1/deadletter:replay - a collection custom method, one literal segment
+  { method: 'POST', path: '/api/v1/deadletter:replay', fn: 'deadletter', authenticated: true },
 ];

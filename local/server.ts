@@ -2,12 +2,13 @@ import { mkdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
-import { closeRuntime, logger, migrateDatabase } from '@jobengine/core';
+import { closeRuntime, getRuntime, logger, migrateDatabase } from '@jobengine/core';
 import type { ScheduledEvent } from 'aws-lambda';
 import { lambdaContext, loadHandler } from './apigw-event.ts';
 import { openLocalDatabase } from './database.ts';
 import { configureDevelopmentAuth } from './dev-keys.ts';
 import { createRestGateway } from './http-gateway.ts';
+import { consumeQueue } from './queue-consumer.ts';
 import { createWebSocketGateway } from './ws-gateway.ts';
 
 export interface LocalRuntimeOptions {
@@ -85,6 +86,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   });
   const { port } = server.address() as AddressInfo;
 
+  const runtime = await getRuntime();
+  const planner = consumeQueue(
+    runtime.planQueue,
+    'plan',
+    await loadHandler<Parameters<typeof consumeQueue>[2]>('functions/planner/handler.ts'),
+  );
+
   const tick =
     await loadHandler<(event: ScheduledEvent, context: unknown) => Promise<unknown>>(
       'functions/tick/handler.ts',
@@ -102,6 +110,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     stopping ??= (async () => {
       clearInterval(timer);
       ws.close();
+      await planner.stop();
       await new Promise<void>((done) => {
         server.close(() => done());
         server.closeIdleConnections();

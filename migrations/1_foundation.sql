@@ -44,3 +44,20 @@ BEGIN
     USING ERRCODE = 'insufficient_privilege';
 END
 $$;
+
+-- Time-ordered UUIDs (v7) for ids minted inside SQL statements (events, history-bound rows), so they sort
+-- like the application's UUIDv7 ids. PostgreSQL 15 has no uuidv7(): take a random v4 UUID, put the Unix
+-- millisecond timestamp in its first 48 bits and turn the version nibble from 4 (0100) into 7 (0111).
+CREATE FUNCTION jobengine_uuid_v7() RETURNS uuid
+  LANGUAGE sql VOLATILE PARALLEL SAFE
+  AS $$
+SELECT encode(
+  set_bit(
+    set_bit(
+      overlay(uuid_send(gen_random_uuid())
+              PLACING substring(int8send(floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint) FROM 3)
+              FROM 1 FOR 6),
+      52, 1),
+    53, 1),
+  'hex')::uuid
+$$;

@@ -38,6 +38,12 @@ CREATE TABLE runs (
   dag            jsonb       NOT NULL CHECK (jsonb_typeof(dag) = 'object'),
   dag_digest     text        NOT NULL CHECK (dag_digest ~ '^sha256:[0-9a-f]{64}$'),
   job_count      integer     NOT NULL DEFAULT 0 CHECK (job_count >= 0),
+  -- Terminal job counts, maintained by the transactions that end jobs, so run status is derived from its
+  -- jobs without counting them (DESIGN §6).
+  jobs_succeeded integer     NOT NULL DEFAULT 0 CHECK (jobs_succeeded >= 0),
+  jobs_failed    integer     NOT NULL DEFAULT 0 CHECK (jobs_failed >= 0),
+  jobs_canceled  integer     NOT NULL DEFAULT 0 CHECK (jobs_canceled >= 0),
+  labels         jsonb       NOT NULL DEFAULT '{}'::jsonb CHECK (jsonb_typeof(labels) = 'object'),
   critical_path  jsonb,
   priority       smallint    NOT NULL DEFAULT 0,
   correlation_id text        NOT NULL,
@@ -53,7 +59,8 @@ CREATE TABLE runs (
   finished_at    timestamptz,
   PRIMARY KEY (tenant_id, id),
   FOREIGN KEY (tenant_id, source_id) REFERENCES sources (tenant_id, id),
-  CHECK (window_start IS NULL OR window_end > window_start)
+  CHECK (window_start IS NULL OR window_end > window_start),
+  CHECK (jobs_succeeded + jobs_failed + jobs_canceled <= job_count)
 );
 CREATE INDEX runs_list_idx ON runs (tenant_id, created_at, id);
 CREATE INDEX runs_status_idx ON runs (tenant_id, status, created_at, id);
@@ -93,6 +100,7 @@ CREATE TABLE jobs (
   progress        jsonb,
   result          jsonb,
   last_error      jsonb,
+  first_failure_at timestamptz,
   reason          text,
   replay_of       uuid,
   backfill_id     uuid,
@@ -238,3 +246,67 @@ CREATE TABLE pack_run_logs (
 );
 CREATE TRIGGER pack_run_logs_append_only BEFORE UPDATE OR DELETE ON pack_run_logs
   FOR EACH ROW EXECUTE FUNCTION jobengine_refuse_mutation();
+
+-- Event rows for transitions made inside set-based statements (lease, complete, reap, cancel), so each of
+-- those statements writes its orch.event.v1 envelopes in the same transaction without a round trip per
+-- job. The envelope matches layers/core/src/domain/events.ts.
+CREATE FUNCTION jobengine_event_row(
+  p_tenant text, p_event_type text, p_subject_kind text, p_subject_id text, p_idempotency_key text,
+  p_project text, p_correlation text, p_actor jsonb, p_data jsonb
+) RETURNS TABLE (
+  tenant_id text, event_id uuid, event_type text, occurred_at timestamptz, project_id text,
+  correlation_id text, subject_kind text, subject_id text, idempotency_key text, envelope jsonb
+)
+  LANGUAGE sql VOLATILE
+  AS $$
+SELECT p_tenant, e.id, p_event_type, now(), p_project, p_correlation, p_subject_kind, p_subject_id,
+       p_idempotency_key,
+       jsonb_build_object(
+         'schema', 'orch.event.v1',
+         'eventId', e.id,
+         'eventType', p_event_type,
+         'occurredAt', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+         'idempotencyKey', p_idempotency_key,
+         'correlationId', p_correlation,
+         'tenantId', p_tenant,
+         'projectId', p_project,
+         'actor', p_actor,
+         'subject', jsonb_build_object('kind', p_subject_kind, 'id', p_subject_id, 'data', p_data))
+  FROM (SELECT jobengine_uuid_v7() AS id) e
+$$;
+
+-- A job transition's event: type `job.<status>`, idempotency key `orch-job.<status>-<jobId>-<attempt>`.
+CREATE FUNCTION jobengine_job_event(
+  p_tenant text, p_status text, p_job_id uuid, p_job_type text, p_run_id uuid, p_attempt integer,
+  p_lease_id uuid, p_reason text, p_payload_digest text, p_project text, p_correlation text, p_actor jsonb,
+  p_artifacts jsonb DEFAULT '[]'::jsonb
+) RETURNS TABLE (
+  tenant_id text, event_id uuid, event_type text, occurred_at timestamptz, project_id text,
+  correlation_id text, subject_kind text, subject_id text, idempotency_key text, envelope jsonb
+)
+  LANGUAGE sql VOLATILE
+  AS $$
+SELECT * FROM jobengine_event_row(
+  p_tenant, 'job.' || p_status, 'job', p_job_id::text,
+  format('orch-job.%s-%s-%s', p_status, p_job_id, p_attempt),
+  p_project, p_correlation, p_actor,
+  jsonb_build_object('id', p_job_id, 'type', p_job_type, 'runId', p_run_id, 'attempt', p_attempt,
+                     'leaseId', p_lease_id, 'status', p_status, 'reason', p_reason,
+                     'payloadDigest', p_payload_digest, 'artifacts', coalesce(p_artifacts, '[]'::jsonb)))
+$$;
+
+-- A running run's status from its terminal job counts; the SQL twin of deriveRunState in
+-- layers/core/src/domain/state-machines.ts (a unit test keeps the two in step).
+CREATE FUNCTION jobengine_derive_run_status(
+  p_status text, p_job_count integer, p_succeeded integer, p_failed integer, p_canceled integer
+) RETURNS text
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  AS $$
+SELECT CASE
+  WHEN p_status <> 'running' THEN p_status
+  WHEN p_failed > 0 THEN 'failed'
+  WHEN p_job_count > 0 AND p_succeeded >= p_job_count THEN 'succeeded'
+  WHEN p_job_count > 0 AND p_succeeded + p_failed + p_canceled >= p_job_count THEN 'canceled'
+  ELSE 'running'
+END
+$$;

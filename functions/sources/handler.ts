@@ -1,7 +1,7 @@
 import {
   AppError,
-  type CallContext,
   CreateSourceBody,
+  callContext,
   ListSourcesQuery,
   operation,
   type TenantContext,
@@ -10,14 +10,7 @@ import {
 } from '@jobengine/core';
 
 /** Sources API (DESIGN §2, §8): parse and validate, call the service, map the result. */
-function call(ctx: TenantContext): CallContext {
-  return {
-    tenantId: ctx.tenantId,
-    projectId: ctx.projectId,
-    correlationId: ctx.correlationId,
-    actor: { subject: ctx.principal.subject, scopes: [...ctx.principal.scopes] },
-  };
-}
+const call = callContext;
 
 const etag = (version: number) => ({ ETag: `"${version}"` });
 

@@ -23,7 +23,10 @@ const schema = z.object({
   /** ... or a URL to fetch it from. */
   AUTH_JWKS_URL: z.string().url().optional(),
   AUTH_CLOCK_SKEW_S: z.coerce.number().int().min(0).max(300).default(60),
-  MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
+  /** Largest request body accepted (Lambda's synchronous payload limit is 6 MB). */
+  MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(6_000_000),
+  /** SQS `plan` queue; unset = the in-process queue the local runtime consumes. */
+  PLAN_QUEUE_URL: z.string().url().optional(),
 });
 
 export type Config = z.infer<typeof schema>;

@@ -6,8 +6,18 @@
 export { Database, mapDatabaseError, type Queryable } from './adapters/postgres/database.ts';
 export { MIGRATIONS_DIR, migrateDatabase } from './adapters/postgres/migrate.ts';
 export { systemClock, uuidV7Ids } from './adapters/system.ts';
+export { DiscardBody, ListDeadLettersQuery, ReplayFilterBody, ReplayOneBody } from './api/dead-letters.ts';
+export { CreateJobBody, ListJobsQuery, PrioritizeBody } from './api/jobs.ts';
+export { CancelBody, CreateRunBody, ListRunsQuery } from './api/runs.ts';
 export { CreateSourceBody, ListSourcesQuery, Source, UpdateSourceBody } from './api/sources.ts';
 export { StreamFilter, WebSocketMessage } from './api/streams.ts';
+export {
+  CompleteBatchBody,
+  CompleteOneBody,
+  HeartbeatBody,
+  LeaseRequestBody,
+  ProgressBody,
+} from './api/worker.ts';
 export {
   createTokenVerifier,
   grantsTenant,
@@ -23,15 +33,18 @@ export { AppError, ERROR_CODES, type ErrorCode, NotFoundError, ValidationError }
 export * from './domain/state-machines.ts';
 export {
   type ApiHandler,
+  callContext,
   type HttpResult,
   type Operation,
   operation,
+  operatorReason,
   publicApi,
   type RequestContext,
   type TenantContext,
   tenantApi,
 } from './http/api.ts';
 export { errorResponse, jsonResponse } from './http/envelope.ts';
+export { pageQuery } from './http/pagination.ts';
 export {
   handleConnect,
   handleDisconnect,
@@ -44,3 +57,4 @@ export type { Clock, IdGenerator } from './ports/clock-and-ids.ts';
 export type { QueueMessage, QueuePort } from './ports/queue.ts';
 export { closeRuntime, getRuntime, type Runtime } from './runtime.ts';
 export type { CallContext } from './services/context.ts';
+export type { PlanMessage } from './services/runs.ts';

@@ -1,3 +1,6 @@
+import { sqsClient } from './adapters/aws/clients.ts';
+import { SqsQueue } from './adapters/aws/sqs-queue.ts';
+import { MemoryQueue } from './adapters/in-process/memory-queue.ts';
 import { resolveConnectionString } from './adapters/postgres/connection-string.ts';
 import { Database } from './adapters/postgres/database.ts';
 import { systemClock, uuidV7Ids } from './adapters/system.ts';
@@ -5,8 +8,13 @@ import { createTokenVerifier, type TokenVerifier } from './auth/tokens.ts';
 import { type Config, loadConfig } from './config.ts';
 import { CursorCodec } from './domain/cursor.ts';
 import type { Clock, IdGenerator } from './ports/clock-and-ids.ts';
+import type { QueuePort } from './ports/queue.ts';
 import { ConnectionsService } from './services/connections.ts';
+import { DeadLettersService } from './services/dead-letters.ts';
+import { JobsService } from './services/jobs.ts';
+import { LeasingService } from './services/leasing.ts';
 import { MaintenanceService } from './services/maintenance.ts';
+import { RunsService } from './services/runs.ts';
 import { SourcesService } from './services/sources.ts';
 
 /**
@@ -20,7 +28,13 @@ export interface Runtime {
   ids: IdGenerator;
   cursors: CursorCodec;
   verifyToken: TokenVerifier;
+  /** The `plan` queue: SQS when PLAN_QUEUE_URL is set, else in-process (consumed by the local runtime). */
+  planQueue: QueuePort;
   sources: SourcesService;
+  runs: RunsService;
+  jobs: JobsService;
+  leasing: LeasingService;
+  deadLetters: DeadLettersService;
   connections: ConnectionsService;
   maintenance: MaintenanceService;
 }
@@ -39,7 +53,10 @@ export function getRuntime(): Promise<Runtime> {
 export async function closeRuntime(): Promise<void> {
   const runtime = current;
   current = undefined;
-  if (runtime) await (await runtime).db.close();
+  if (!runtime) return;
+  const { db, planQueue } = await runtime;
+  if (planQueue instanceof MemoryQueue) planQueue.close();
+  await db.close();
 }
 
 async function buildRuntime(): Promise<Runtime> {
@@ -62,6 +79,11 @@ async function buildRuntime(): Promise<Runtime> {
     clockSkewSeconds: config.AUTH_CLOCK_SKEW_S,
     jwks: config.AUTH_JWKS ? JSON.parse(config.AUTH_JWKS) : new URL(config.AUTH_JWKS_URL!),
   });
+  const planQueue: QueuePort = config.PLAN_QUEUE_URL
+    ? new SqsQueue(sqsClient(), config.PLAN_QUEUE_URL)
+    : new MemoryQueue({ visibilityTimeoutMs: 30_000 });
+  const runs = new RunsService({ db, clock, ids, cursors, planQueue });
+  const jobs = new JobsService({ db, cursors, runs });
   return {
     config,
     db,
@@ -69,8 +91,13 @@ async function buildRuntime(): Promise<Runtime> {
     ids,
     cursors,
     verifyToken,
+    planQueue,
     sources: new SourcesService({ db, clock, ids, cursors }),
+    runs,
+    jobs,
+    leasing: new LeasingService({ db }),
+    deadLetters: new DeadLettersService({ db, cursors, jobs }),
     connections: new ConnectionsService({ db, clock }),
-    maintenance: new MaintenanceService({ db, clock }),
+    maintenance: new MaintenanceService({ db, clock, runs }),
   };
 }

@@ -6,6 +6,7 @@ import { grantsTenant, type Principal, type Scope } from '../auth/tokens.ts';
 import { AppError } from '../domain/errors.ts';
 import { logger } from '../observability/logger.ts';
 import { getRuntime, type Runtime } from '../runtime.ts';
+import type { CallContext } from '../services/context.ts';
 import { errorResponse, jsonResponse } from './envelope.ts';
 import { lowerCaseHeaders, parseJsonBody, queryParameters, validate } from './request.ts';
 
@@ -24,15 +25,40 @@ export interface TenantContext extends RequestContext {
   projectId: string | null;
 }
 
+/** The service-facing view of a request: tenant, project, correlation id and the acting principal. */
+export function callContext(ctx: TenantContext): CallContext {
+  return {
+    tenantId: ctx.tenantId,
+    projectId: ctx.projectId,
+    correlationId: ctx.correlationId,
+    actor: { subject: ctx.principal.subject, scopes: [...ctx.principal.scopes].sort() },
+  };
+}
+
+/** `X-Stella-Operator-Reason` (≤256 characters), recorded with operator mutations. */
+export function operatorReason(ctx: RequestContext): string | undefined {
+  const reason = ctx.headers['x-stella-operator-reason'];
+  if (reason === undefined) return undefined;
+  if (reason.length === 0 || reason.length > 256) {
+    throw new AppError('VALIDATION_FAILED', 'X-Stella-Operator-Reason must be 1 to 256 characters');
+  }
+  return reason;
+}
+
 export interface HttpResult {
   status: number;
   body?: unknown;
   headers?: Record<string, string>;
 }
 
+/** Body limit of an operation unless it sets its own (MAX_BODY_BYTES caps every operation). */
+export const DEFAULT_MAX_BODY_BYTES = 1_048_576;
+
 export interface Operation<Ctx> {
   /** Scope the token must carry (authenticated APIs only). */
   scope?: Scope;
+  /** Largest body this operation accepts (413 beyond); default DEFAULT_MAX_BODY_BYTES. */
+  maxBodyBytes?: number;
   body?: z.ZodType;
   query?: z.ZodType;
   handle(input: { ctx: Ctx; body: never; query: never; params: Record<string, string> }): Promise<HttpResult>;
@@ -45,6 +71,7 @@ export function operation<
   Q extends z.ZodType = z.ZodUndefined,
 >(spec: {
   scope?: Scope;
+  maxBodyBytes?: number;
   body?: B;
   query?: Q;
   handle(input: {
@@ -69,7 +96,6 @@ const requestContext = (): ApiMiddleware => ({
     const headers = lowerCaseHeaders(request.event);
     const requestId = request.event.requestContext?.requestId ?? request.context.awsRequestId;
     const correlationId = (headers['x-correlation-id'] ?? '').slice(0, 128) || requestId;
-    logger.appendKeys({ requestId, correlationId, tenantId: headers['x-stella-tenant'] });
     request.context.request = { requestId, correlationId, headers, runtime: await getRuntime() };
   },
   after: async (request: ApiRequest) => logRequest(request),
@@ -78,7 +104,13 @@ const requestContext = (): ApiMiddleware => ({
 
 function logRequest(request: ApiRequest) {
   const status = request.response?.statusCode ?? 0;
+  const ctx = request.context.request;
+  // Fields go on the line itself, not appended to the shared logger: the local runtime serves requests
+  // concurrently in one process, where appended keys would bleed into other requests' lines.
   const fields = {
+    requestId: ctx?.requestId,
+    correlationId: ctx?.correlationId,
+    tenantId: ctx?.headers['x-stella-tenant'],
     method: request.event.httpMethod,
     resource: request.event.resource,
     status,
@@ -86,7 +118,6 @@ function logRequest(request: ApiRequest) {
   };
   if (status >= 500) logger.error('request failed', { ...fields, error: request.error ?? undefined });
   else logger.info('request', fields);
-  logger.resetKeys();
 }
 
 /** Turns every error into the envelope; registered so it runs before requestContext's onError logs it. */
@@ -164,7 +195,8 @@ async function invoke<Ctx>(
   event: APIGatewayProxyEvent,
   params: Record<string, string>,
 ) {
-  const rawBody = parseJsonBody(event, ctx.headers, ctx.runtime.config.MAX_BODY_BYTES);
+  const limit = Math.min(op.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, ctx.runtime.config.MAX_BODY_BYTES);
+  const rawBody = parseJsonBody(event, ctx.headers, limit);
   if (!op.body && rawBody !== undefined)
     throw new AppError('VALIDATION_FAILED', 'this operation takes no body');
   const body = op.body ? validate(op.body, rawBody ?? {}, 'request body') : undefined;

@@ -1,27 +1,81 @@
 import type { Database } from '../adapters/postgres/database.ts';
 import { deleteExpiredIdempotencyKeys } from '../adapters/postgres/sql/maintenance/delete-expired-idempotency-keys.ts';
+import { findExpiredLeases } from '../adapters/postgres/sql/maintenance/find-expired-leases.ts';
+import { findStalePlanningRuns } from '../adapters/postgres/sql/maintenance/find-stale-planning-runs.ts';
+import { completeJobs } from '../adapters/postgres/sql/worker/complete-jobs.ts';
+import { logger } from '../observability/logger.ts';
 import type { Clock } from '../ports/clock-and-ids.ts';
+import type { RunsService } from './runs.ts';
 
 export interface TickReport {
   at: string;
+  leasesExpired: number;
+  runsReplanned: number;
   idempotencyKeysPruned: number;
 }
 
+const REAPER = { subject: 'system:reaper', scopes: [] };
+/** A plan message normally lands within seconds; a run planning for longer lost its message. */
+const STALE_PLANNING_SECONDS = 30;
+
 /**
  * The minute tick (DESIGN §4): cross-tenant housekeeping driven by timestamps in SQL, never by timers.
- * Each task is idempotent, so overlapping ticks or a missed minute are harmless.
+ * Every task is idempotent and fenced, so overlapping ticks or a missed minute are harmless.
  */
 export class MaintenanceService {
-  constructor(private readonly deps: { db: Database; clock: Clock }) {}
+  constructor(private readonly deps: { db: Database; clock: Clock; runs: RunsService }) {}
 
   async tick(): Promise<TickReport> {
     const now = this.deps.clock.now();
-    let pruned = 0;
+    const leasesExpired = await this.reapExpiredLeases();
+    const runsReplanned = await this.replanStaleRuns();
+    let idempotencyKeysPruned = 0;
     for (let batch = 0; batch < 20; batch++) {
       const deleted = await this.deps.db.system((db) => deleteExpiredIdempotencyKeys(db, now, 1000));
-      pruned += deleted;
+      idempotencyKeysPruned += deleted;
       if (deleted < 1000) break;
     }
-    return { at: now.toISOString(), idempotencyKeysPruned: pruned };
+    return { at: now.toISOString(), leasesExpired, runsReplanned, idempotencyKeysPruned };
+  }
+
+  /**
+   * Leases past their deadline go back to the queue with attempt+1, or to the dead-letter queue on the
+   * last attempt - through the completion statement with outcome `lease_expired`, fenced by the lease id,
+   * so a worker completing at the same moment and the reaper cannot both win.
+   */
+  async reapExpiredLeases(): Promise<number> {
+    let total = 0;
+    for (let round = 0; round < 50; round++) {
+      const expired = await this.deps.db.system((db) => findExpiredLeases(db, 1000));
+      if (expired.length === 0) break;
+      const byTenant = Map.groupBy(expired, (lease) => lease.tenant_id);
+      for (const [tenantId, leases] of byTenant) {
+        const done = await this.deps.db.tenant(tenantId, (db) =>
+          completeJobs(
+            db,
+            tenantId,
+            leases.map((lease) => ({ job_id: lease.id, lease_id: lease.lease_id, outcome: 'lease_expired' })),
+            REAPER,
+          ),
+        );
+        total += done.length;
+      }
+      if (expired.length < 1000) break;
+    }
+    if (total > 0) logger.info('expired leases reaped', { count: total });
+    return total;
+  }
+
+  async replanStaleRuns(): Promise<number> {
+    const stale = await this.deps.db.system((db) => findStalePlanningRuns(db, STALE_PLANNING_SECONDS, 100));
+    let planned = 0;
+    for (const run of stale) {
+      try {
+        if ((await this.deps.runs.plan(run.tenant_id, run.id)) === 'planned') planned++;
+      } catch (error) {
+        logger.error('re-planning failed', { tenantId: run.tenant_id, runId: run.id, error: error as Error });
+      }
+    }
+    return planned;
   }
 }

@@ -1,0 +1,73 @@
+import {
+  CancelBody,
+  CreateJobBody,
+  callContext,
+  ListJobsQuery,
+  operation,
+  operatorReason,
+  PrioritizeBody,
+  pageQuery,
+  type TenantContext,
+  tenantApi,
+} from '@jobengine/core';
+import { z } from 'zod';
+
+const HistoryQuery = z.strictObject(pageQuery);
+
+/** Jobs API: one-job submissions, reads, history, and cancel / retry / prioritize. */
+export const handler = tenantApi({
+  'POST /api/v1/jobs': operation<TenantContext, typeof CreateJobBody>({
+    scope: 'orch:operate',
+    body: CreateJobBody,
+    handle: async ({ ctx, body }) => {
+      const job = await ctx.runtime.jobs.submit(callContext(ctx), body);
+      return { status: 201, body: job, headers: { Location: `/api/v1/jobs/${job.id}` } };
+    },
+  }),
+  'GET /api/v1/jobs': operation<TenantContext, never, typeof ListJobsQuery>({
+    scope: 'orch:read',
+    query: ListJobsQuery,
+    handle: async ({ ctx, query }) => ({
+      status: 200,
+      body: await ctx.runtime.jobs.list(callContext(ctx), query),
+    }),
+  }),
+  'GET /api/v1/jobs/{id}': operation<TenantContext>({
+    scope: 'orch:read',
+    handle: async ({ ctx, params }) => ({
+      status: 200,
+      body: await ctx.runtime.jobs.get(callContext(ctx), params.id!),
+    }),
+  }),
+  'GET /api/v1/jobs/{id}/history': operation<TenantContext, never, typeof HistoryQuery>({
+    scope: 'orch:read',
+    query: HistoryQuery,
+    handle: async ({ ctx, params, query }) => ({
+      status: 200,
+      body: await ctx.runtime.jobs.history(callContext(ctx), params.id!, query),
+    }),
+  }),
+  'POST /api/v1/jobs/{id}:cancel': operation<TenantContext, typeof CancelBody>({
+    scope: 'orch:operate',
+    body: CancelBody,
+    handle: async ({ ctx, body, params }) => ({
+      status: 200,
+      body: await ctx.runtime.jobs.cancel(callContext(ctx), params.id!, body.reason ?? operatorReason(ctx)),
+    }),
+  }),
+  'POST /api/v1/jobs/{id}:retry': operation<TenantContext>({
+    scope: 'orch:operate',
+    handle: async ({ ctx, params }) => ({
+      status: 200,
+      body: await ctx.runtime.jobs.retry(callContext(ctx), params.id!),
+    }),
+  }),
+  'POST /api/v1/jobs/{id}:prioritize': operation<TenantContext, typeof PrioritizeBody>({
+    scope: 'orch:operate',
+    body: PrioritizeBody,
+    handle: async ({ ctx, body, params }) => ({
+      status: 200,
+      body: await ctx.runtime.jobs.prioritize(callContext(ctx), params.id!, body.priority),
+    }),
+  }),
+});

@@ -1,0 +1,268 @@
+import type { Queryable } from '../../database.ts';
+
+/** One completion as the statement takes it (outcome `lease_expired` is the reaper's). */
+export interface CompletionRow {
+  job_id: string;
+  lease_id: string;
+  outcome: 'succeeded' | 'failed' | 'canceled' | 'timed_out' | 'lease_expired';
+  result?: Record<string, unknown> | null;
+  error_code?: string | null;
+  error_class?: string | null;
+  retryable?: boolean | null;
+  message?: string | null;
+  artifacts?: { uri: string; digest: string; sizeBytes: number; mediaType: string; kind: string }[];
+}
+
+export interface CompletedJob {
+  id: string;
+  run_id: string;
+  to_status: string;
+}
+
+/**
+ * Completion (DESIGN §6, §7): one statement applies a batch of outcomes, fenced by lease id and lease
+ * deadline - a stale or foreign lease matches no row and changes nothing. In the same statement:
+ * - each job moves to succeeded, queued (retry after backoff), dead_lettered or failed, or canceled;
+ * - children whose parents have now all succeeded are queued; descendants of a job that ended badly are
+ *   canceled (`upstream_failed`);
+ * - run counters and the run status derived from them are updated;
+ * - history rows, `job.*`/`run.*` events, artifacts and dead letters are written.
+ *
+ * Lock order, the same in every statement that locks several rows: completed jobs by id, then the
+ * pending jobs it affects by id, then runs by id. Set-based updates never touch one row twice: children
+ * released here exclude descendants canceled here.
+ *
+ * Backoff: least(capMs, baseMs · 2^(attempt−1)) · (1 − jitter · random()), as domain/retry.ts.
+ */
+export const COMPLETE_JOBS_SQL = `
+WITH RECURSIVE input AS (
+  SELECT DISTINCT ON (job_id) * FROM jsonb_to_recordset($2::jsonb) AS c(
+    job_id uuid, lease_id uuid, outcome text, result jsonb, error_code text, error_class text,
+    retryable boolean, message text, artifacts jsonb)
+),
+target AS (
+  SELECT j.id, j.run_id, j.status AS from_status, j.attempt, j.max_attempts, j.retry_policy, j.type,
+         j.source_id, j.project_id, j.correlation_id, j.payload_digest, j.lease_id, j.first_failure_at,
+         i.outcome, i.result, i.error_code, i.error_class, i.retryable, i.message, i.artifacts
+    FROM jobs j
+    JOIN input i ON i.job_id = j.id AND i.lease_id = j.lease_id
+   WHERE j.tenant_id = $1 AND j.status IN ('leased', 'running')
+     AND (j.lease_until > now() OR i.outcome = 'lease_expired')
+   ORDER BY j.id
+     FOR UPDATE OF j
+),
+decided AS (
+  SELECT t.*,
+         CASE
+           WHEN t.outcome = 'succeeded' THEN 'succeeded'
+           WHEN t.outcome = 'canceled' THEN 'canceled'
+           WHEN (t.outcome IN ('timed_out', 'lease_expired') OR coalesce(t.retryable, false))
+                AND t.attempt < t.max_attempts THEN 'queued'
+           WHEN coalesce((t.retry_policy->>'deadLetter')::boolean, true) THEN 'dead_lettered'
+           ELSE 'failed'
+         END AS to_status,
+         CASE t.outcome
+           WHEN 'timed_out' THEN coalesce(t.error_code, 'TIMED_OUT')
+           WHEN 'lease_expired' THEN 'LEASE_EXPIRED'
+           ELSE coalesce(t.error_code, 'UNSPECIFIED')
+         END AS code,
+         CASE WHEN t.outcome = 'lease_expired' THEN 'lease' ELSE coalesce(t.error_class, 'unknown') END AS class,
+         least(coalesce((t.retry_policy->>'capMs')::numeric, 300000),
+               coalesce((t.retry_policy->>'baseMs')::numeric, 1000) * power(2, greatest(t.attempt - 1, 0)))
+           * (1 - coalesce((t.retry_policy->>'jitter')::numeric, 0.5) * random()::numeric) AS backoff_ms
+    FROM target t
+),
+transitioned AS (
+  SELECT d.*,
+         CASE
+           WHEN d.to_status = 'succeeded' THEN 'succeed'
+           WHEN d.to_status = 'canceled' THEN 'cancel'
+           WHEN d.to_status = 'queued' AND d.outcome = 'lease_expired' THEN 'expire_lease'
+           WHEN d.to_status = 'queued' THEN 'retry'
+           WHEN d.to_status = 'dead_lettered' AND d.outcome = 'lease_expired' THEN 'expire_lease_exhausted'
+           WHEN d.to_status = 'dead_lettered' THEN 'dead_letter'
+           ELSE 'fail'
+         END AS transition,
+         d.outcome NOT IN ('succeeded', 'canceled') AS is_failure
+    FROM decided d
+),
+updated AS (
+  UPDATE jobs j
+     SET status = x.to_status,
+         lease_id = NULL, lease_owner = NULL, lease_until = NULL,
+         not_before = CASE WHEN x.to_status = 'queued' THEN now() + x.backoff_ms * interval '1 millisecond'
+                           ELSE j.not_before END,
+         result = CASE WHEN x.to_status = 'succeeded' THEN x.result ELSE j.result END,
+         last_error = CASE WHEN x.is_failure THEN jsonb_build_object(
+                        'errorCode', x.code, 'errorClass', x.class,
+                        'retryable', x.outcome IN ('timed_out', 'lease_expired') OR coalesce(x.retryable, false),
+                        'message', x.message, 'attempt', x.attempt) ELSE j.last_error END,
+         first_failure_at = CASE WHEN x.is_failure THEN coalesce(j.first_failure_at, now()) ELSE j.first_failure_at END,
+         reason = CASE WHEN x.outcome = 'lease_expired' THEN 'lease_expired'
+                       WHEN x.outcome = 'canceled' THEN 'canceled_by_worker' ELSE j.reason END,
+         finished_at = CASE WHEN x.to_status = 'queued' THEN NULL ELSE now() END,
+         updated_at = now()
+    FROM transitioned x
+   WHERE j.tenant_id = $1 AND j.id = x.id
+  RETURNING j.id, j.run_id, j.status AS to_status
+),
+succeeded_parents AS (
+  SELECT id FROM transitioned WHERE to_status = 'succeeded'
+),
+descendants (id) AS (
+  SELECT e.child_job_id FROM dag_edges e JOIN transitioned x ON e.parent_job_id = x.id
+   WHERE e.tenant_id = $1 AND x.to_status IN ('dead_lettered', 'failed', 'canceled')
+  UNION
+  SELECT e.child_job_id FROM dag_edges e JOIN descendants d ON e.parent_job_id = d.id WHERE e.tenant_id = $1
+),
+child_counts AS (
+  SELECT e.child_job_id AS id, count(*)::int AS n
+    FROM dag_edges e JOIN succeeded_parents p ON e.parent_job_id = p.id
+   WHERE e.tenant_id = $1 AND e.child_job_id NOT IN (SELECT id FROM descendants)
+   GROUP BY e.child_job_id
+),
+affected AS (
+  SELECT j.id, j.status FROM jobs j
+   WHERE j.tenant_id = $1 AND j.status IN ('pending', 'queued', 'throttled')
+     AND (j.id IN (SELECT id FROM child_counts) OR j.id IN (SELECT id FROM descendants))
+   ORDER BY j.id
+     FOR UPDATE OF j
+),
+released AS (
+  UPDATE jobs j
+     SET pending_parents = j.pending_parents - c.n,
+         status = CASE WHEN j.pending_parents - c.n = 0 THEN 'queued' ELSE j.status END,
+         not_before = CASE WHEN j.pending_parents - c.n = 0 THEN greatest(j.not_before, now()) ELSE j.not_before END,
+         updated_at = now()
+    FROM child_counts c
+   WHERE j.tenant_id = $1 AND j.id = c.id AND j.status = 'pending'
+     AND j.id IN (SELECT id FROM affected)
+  RETURNING j.id, j.run_id, j.type, j.status, j.attempt, j.payload_digest, j.project_id, j.correlation_id
+),
+canceled AS (
+  UPDATE jobs j
+     SET status = 'canceled', reason = 'upstream_failed', finished_at = now(), updated_at = now()
+    FROM affected a
+   WHERE j.tenant_id = $1 AND j.id = a.id AND j.id IN (SELECT id FROM descendants)
+  RETURNING j.id, j.run_id, j.type, a.status AS from_status, j.attempt, j.payload_digest, j.project_id,
+            j.correlation_id
+),
+run_deltas AS (
+  SELECT run_id,
+         count(*) FILTER (WHERE status = 'succeeded')::int AS s,
+         count(*) FILTER (WHERE status IN ('failed', 'dead_lettered'))::int AS f,
+         count(*) FILTER (WHERE status = 'canceled')::int AS c
+    FROM (SELECT run_id, to_status AS status FROM transitioned
+          UNION ALL SELECT run_id, 'canceled' FROM canceled) changes
+   WHERE status <> 'queued'
+   GROUP BY run_id
+),
+run_locks AS (
+  SELECT r.id, r.status AS old_status, r.job_count, r.jobs_succeeded, r.jobs_failed, r.jobs_canceled,
+         r.project_id, r.correlation_id
+    FROM runs r
+   WHERE r.tenant_id = $1 AND r.id IN (SELECT run_id FROM run_deltas)
+   ORDER BY r.id
+     FOR UPDATE OF r
+),
+run_next AS (
+  SELECT l.*, l.jobs_succeeded + d.s AS succeeded, l.jobs_failed + d.f AS failed, l.jobs_canceled + d.c AS canceled,
+         jobengine_derive_run_status(l.old_status, l.job_count, l.jobs_succeeded + d.s, l.jobs_failed + d.f,
+                                     l.jobs_canceled + d.c) AS new_status
+    FROM run_locks l JOIN run_deltas d ON d.run_id = l.id
+),
+runs_updated AS (
+  UPDATE runs r
+     SET jobs_succeeded = n.succeeded, jobs_failed = n.failed, jobs_canceled = n.canceled,
+         status = n.new_status,
+         finished_at = CASE WHEN n.new_status <> n.old_status THEN now() ELSE r.finished_at END,
+         updated_at = now()
+    FROM run_next n
+   WHERE r.tenant_id = $1 AND r.id = n.id
+  RETURNING r.id, n.new_status AS status, n.old_status, n.project_id, n.correlation_id, n.job_count,
+            n.succeeded AS jobs_succeeded, n.failed AS jobs_failed, n.canceled AS jobs_canceled
+),
+history_rows AS (
+  INSERT INTO job_history (tenant_id, job_id, run_id, attempt, from_status, to_status, transition, reason,
+                           lease_id, actor, details, at)
+  SELECT $1, x.id, x.run_id, x.attempt, x.from_status, x.to_status, x.transition,
+         CASE WHEN x.is_failure THEN x.code END, x.lease_id, $3::jsonb->>'subject',
+         CASE WHEN x.is_failure THEN jsonb_build_object('errorClass', x.class, 'message', x.message,
+              'backoffMs', CASE WHEN x.to_status = 'queued' THEN round(x.backoff_ms) END) END,
+         now()
+    FROM transitioned x
+  UNION ALL
+  SELECT $1, r.id, r.run_id, r.attempt, 'pending', 'queued', 'release_dependencies', NULL, NULL,
+         $3::jsonb->>'subject', NULL, now()
+    FROM released r WHERE r.status = 'queued'
+  UNION ALL
+  SELECT $1, c.id, c.run_id, c.attempt, c.from_status, 'canceled', 'upstream_failed', 'upstream_failed', NULL,
+         $3::jsonb->>'subject', NULL, now()
+    FROM canceled c
+),
+new_artifacts AS (
+  INSERT INTO artifacts (tenant_id, id, digest, run_id, job_id, attempt, uri, size_bytes, media_type, kind, created_at)
+  SELECT $1, jobengine_uuid_v7(), a.digest, x.run_id, x.id, x.attempt, a.uri, a."sizeBytes", a."mediaType", a.kind, now()
+    FROM transitioned x,
+         LATERAL jsonb_to_recordset(coalesce(x.artifacts, '[]'::jsonb))
+           AS a(uri text, digest text, "sizeBytes" bigint, "mediaType" text, kind text)
+  ON CONFLICT (tenant_id, job_id, digest) DO NOTHING
+),
+new_dead_letters AS (
+  INSERT INTO dead_letters (tenant_id, id, job_id, run_id, job_type, source_id, error_code, error_class,
+                            retryable, message, attempts, first_failure_at, last_failure_at, created_at)
+  SELECT $1, jobengine_uuid_v7(), x.id, x.run_id, x.type, x.source_id, x.code, x.class,
+         x.outcome IN ('timed_out', 'lease_expired') OR coalesce(x.retryable, false), x.message, x.attempt,
+         coalesce(x.first_failure_at, now()), now(), now()
+    FROM transitioned x WHERE x.to_status = 'dead_lettered'
+),
+event_rows AS (
+  INSERT INTO events (tenant_id, event_id, event_type, occurred_at, project_id, correlation_id, subject_kind,
+                      subject_id, idempotency_key, envelope)
+  SELECT e.* FROM transitioned x,
+    LATERAL jobengine_job_event($1, x.to_status, x.id, x.type, x.run_id, x.attempt, x.lease_id,
+                                CASE WHEN x.is_failure THEN x.code END, x.payload_digest, x.project_id,
+                                x.correlation_id, $3::jsonb,
+                                (SELECT coalesce(jsonb_agg(a->'digest'), '[]'::jsonb)
+                                   FROM jsonb_array_elements(coalesce(x.artifacts, '[]'::jsonb)) a)) e
+  UNION ALL
+  SELECT e.* FROM released r,
+    LATERAL jobengine_job_event($1, 'queued', r.id, r.type, r.run_id, r.attempt, NULL, 'dependencies_met',
+                                r.payload_digest, r.project_id, r.correlation_id, $3::jsonb) e
+   WHERE r.status = 'queued'
+  UNION ALL
+  SELECT e.* FROM canceled c,
+    LATERAL jobengine_job_event($1, 'canceled', c.id, c.type, c.run_id, c.attempt, NULL, 'upstream_failed',
+                                c.payload_digest, c.project_id, c.correlation_id, $3::jsonb) e
+  UNION ALL
+  SELECT e.* FROM runs_updated u,
+    LATERAL jobengine_event_row($1, 'run.' || u.status, 'run', u.id::text,
+                                format('orch-run.%s-%s', u.status, u.id), u.project_id, u.correlation_id,
+                                $3::jsonb,
+                                jsonb_build_object('id', u.id, 'status', u.status, 'jobs', jsonb_build_object(
+                                  'total', u.job_count, 'succeeded', u.jobs_succeeded, 'failed', u.jobs_failed,
+                                  'canceled', u.jobs_canceled))) e
+   WHERE u.status <> u.old_status
+)
+SELECT id, run_id, to_status FROM updated`;
+
+export async function completeJobs(
+  db: Queryable,
+  tenantId: string,
+  completions: readonly CompletionRow[],
+  actor: { subject: string; scopes: readonly string[] },
+): Promise<CompletedJob[]> {
+  const result = await db.query<CompletedJob>(
+    COMPLETE_JOBS_SQL,
+    completeJobsValues(tenantId, completions, actor),
+  );
+  return result.rows;
+}
+
+export function completeJobsValues(
+  tenantId: string,
+  completions: readonly CompletionRow[],
+  actor: { subject: string; scopes: readonly string[] },
+): unknown[] {
+  return [tenantId, JSON.stringify(completions), JSON.stringify(actor)];
+}

@@ -1,0 +1,179 @@
+import type { Database, Queryable } from '../adapters/postgres/database.ts';
+import { cancelJobs } from '../adapters/postgres/sql/jobs/cancel-jobs.ts';
+import { getJob } from '../adapters/postgres/sql/jobs/get-job.ts';
+import type { JobRow } from '../adapters/postgres/sql/jobs/job-row.ts';
+import { listJobHistory } from '../adapters/postgres/sql/jobs/list-job-history.ts';
+import { listJobs } from '../adapters/postgres/sql/jobs/list-jobs.ts';
+import { makeJobReady } from '../adapters/postgres/sql/jobs/make-job-ready.ts';
+import { prioritizeJob } from '../adapters/postgres/sql/jobs/prioritize-job.ts';
+import type { CreateJobInput, Job, ListJobsInput } from '../api/jobs.ts';
+import type { CursorCodec } from '../domain/cursor.ts';
+import { AppError, NotFoundError } from '../domain/errors.ts';
+import { TERMINAL_JOB_STATES } from '../domain/state-machines.ts';
+import { type Page, pageRequest, toPage } from '../http/pagination.ts';
+import type { CallContext } from './context.ts';
+import { createdAtCursor, requireUuid } from './ids.ts';
+import { presentHistory, presentJob } from './presenters.ts';
+import type { RunsService } from './runs.ts';
+
+/** Priority a replayed job gets unless the operator says otherwise (DESIGN §2: replay at high priority). */
+export const REPLAY_PRIORITY = 50;
+
+/** Jobs: one-job submissions, reads, history, and operator controls (DESIGN §6). */
+export class JobsService {
+  constructor(private readonly deps: { db: Database; cursors: CursorCodec; runs: RunsService }) {}
+
+  /** POST /jobs: a one-job run, planned in the same transaction so the job is queued on return. */
+  async submit(call: CallContext, input: CreateJobInput): Promise<Job> {
+    const { jobIds } = await this.deps.db.tenant(call.tenantId, (db) =>
+      this.deps.runs.submitAndPlanIn(
+        db,
+        call,
+        {
+          jobs: [
+            {
+              key: input.key,
+              type: input.type,
+              payload: input.payload,
+              dependsOn: [],
+              retry: input.retry,
+              sourceId: input.sourceId,
+            },
+          ],
+          priority: input.priority,
+          sourceId: input.sourceId,
+          projectId: input.projectId,
+        },
+        'adhoc',
+      ),
+    );
+    return this.get(call, jobIds[0]!);
+  }
+
+  async get(call: CallContext, id: string): Promise<Job> {
+    return presentJob(await this.row(call, id));
+  }
+
+  async list(call: CallContext, query: ListJobsInput): Promise<Page<Job>> {
+    const { page_size: _size, page_token: _token, ...filter } = query;
+    const scope = { list: 'jobs', filter };
+    const page = pageRequest(this.deps.cursors, scope, query);
+    const rows = await this.deps.db.tenant(call.tenantId, (db) =>
+      listJobs(
+        db,
+        call.tenantId,
+        { status: filter.status, type: filter.type, runId: filter.run_id, sourceId: filter.source_id },
+        createdAtCursor(page.after),
+        page.limit,
+      ),
+    );
+    return toPage(
+      this.deps.cursors,
+      scope,
+      rows,
+      page.limit,
+      (r) => [r.created_at.toISOString(), r.id],
+      presentJob,
+    );
+  }
+
+  /** Every transition of the job, oldest first (order: history id). */
+  async history(
+    call: CallContext,
+    id: string,
+    query: { page_size: number; page_token?: string | undefined },
+  ) {
+    const jobId = requireUuid('job', id);
+    const scope = { list: 'job_history', jobId };
+    const page = pageRequest(this.deps.cursors, scope, query);
+    const afterId = page.after === null ? null : Number(page.after[0]);
+    if (afterId !== null && !Number.isSafeInteger(afterId)) {
+      throw new AppError('INVALID_PAGE_TOKEN', 'page_token is invalid or belongs to another query');
+    }
+    const rows = await this.deps.db.tenant(call.tenantId, async (db) => {
+      if (!(await getJob(db, call.tenantId, jobId))) throw new NotFoundError('job', id);
+      return listJobHistory(db, call.tenantId, jobId, afterId, page.limit);
+    });
+    return toPage(this.deps.cursors, scope, rows, page.limit, (r) => [Number(r.id)], presentHistory);
+  }
+
+  /** Cancels the job and its not-yet-started descendants; a held lease is voided (LEASE_LOST). */
+  async cancel(call: CallContext, id: string, reason: string | undefined): Promise<Job> {
+    const job = await this.row(call, id);
+    if (TERMINAL_JOB_STATES.has(job.status))
+      throw new AppError('ILLEGAL_TRANSITION', `job is already ${job.status}`);
+    await this.deps.db.tenant(call.tenantId, (db) =>
+      cancelJobs(db, {
+        tenantId: call.tenantId,
+        jobIds: [job.id],
+        runId: null,
+        reason: reason ?? 'canceled_by_operator',
+        actor: call.actor,
+      }),
+    );
+    return this.get(call, job.id);
+  }
+
+  /**
+   * Retry: a queued job waiting out its backoff becomes ready now; a job that ended badly is replayed as
+   * a new job (`replayOf`, high priority) - history is never rewritten.
+   */
+  async retry(call: CallContext, id: string): Promise<Job> {
+    const job = await this.row(call, id);
+    if (job.status === 'queued') {
+      await this.deps.db.tenant(call.tenantId, (db) => makeJobReady(db, call.tenantId, job.id, call.actor));
+      return this.get(call, job.id);
+    }
+    if (job.status === 'failed' || job.status === 'dead_lettered' || job.status === 'canceled') {
+      const replayId = await this.deps.db.tenant(call.tenantId, (db) =>
+        this.replayIn(db, call, job, REPLAY_PRIORITY),
+      );
+      return this.get(call, replayId);
+    }
+    throw new AppError('ILLEGAL_TRANSITION', `a ${job.status} job cannot be retried`);
+  }
+
+  async prioritize(call: CallContext, id: string, priority: number): Promise<Job> {
+    const job = await this.row(call, id);
+    const changed = await this.deps.db.tenant(call.tenantId, (db) =>
+      prioritizeJob(db, call.tenantId, job.id, priority, call.actor),
+    );
+    if (!changed) throw new AppError('ILLEGAL_TRANSITION', `a ${job.status} job cannot be reprioritized`);
+    return this.get(call, job.id);
+  }
+
+  /** In the caller's transaction: a new one-job run copying the job's type, payload and policy. */
+  async replayIn(db: Queryable, call: CallContext, job: JobRow, priority: number): Promise<string> {
+    const { jobIds } = await this.deps.runs.submitAndPlanIn(
+      db,
+      call,
+      {
+        jobs: [
+          {
+            key: job.job_key,
+            type: job.type,
+            payload: job.payload,
+            dependsOn: [],
+            retry: job.retry_policy,
+            sourceId: job.source_id ?? undefined,
+            priority,
+          },
+        ],
+        priority,
+        sourceId: job.source_id ?? undefined,
+        projectId: job.project_id ?? undefined,
+        labels: { replayOf: job.id },
+      },
+      'replay',
+      job.id,
+    );
+    return jobIds[0]!;
+  }
+
+  async row(call: CallContext, id: string): Promise<JobRow> {
+    const jobId = requireUuid('job', id);
+    const row = await this.deps.db.tenant(call.tenantId, (db) => getJob(db, call.tenantId, jobId));
+    if (!row) throw new NotFoundError('job', id);
+    return row;
+  }
+}

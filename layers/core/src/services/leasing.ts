@@ -1,0 +1,145 @@
+import type { Database } from '../adapters/postgres/database.ts';
+import { type CompletionRow, completeJobs } from '../adapters/postgres/sql/worker/complete-jobs.ts';
+import { heartbeatLease } from '../adapters/postgres/sql/worker/heartbeat-lease.ts';
+import { leaseJobs } from '../adapters/postgres/sql/worker/lease-jobs.ts';
+import { reportProgress } from '../adapters/postgres/sql/worker/report-progress.ts';
+import type { Completion, CompletionResult, Lease, LeaseRequest, ProgressInput } from '../api/worker.ts';
+import { AppError } from '../domain/errors.ts';
+import { backoffMs, resolveRetryPolicy } from '../domain/retry.ts';
+import type { CallContext } from './context.ts';
+import { requireUuid } from './ids.ts';
+
+const leaseLost = (what: string) =>
+  new AppError('LEASE_LOST', `${what}: the lease expired, was canceled or belongs to another worker`);
+
+/**
+ * The worker bridge (DESIGN §4, §7): where leases are granted, extended and completed. Each call is one
+ * statement; fencing by lease id and deadline means a stale worker changes nothing.
+ */
+export class LeasingService {
+  constructor(private readonly deps: { db: Database }) {}
+
+  async lease(call: CallContext, request: LeaseRequest): Promise<Lease[]> {
+    const rows = await this.deps.db.tenant(call.tenantId, (db) =>
+      leaseJobs(db, {
+        tenantId: call.tenantId,
+        types: request.types,
+        max: request.max,
+        workerId: request.workerId,
+        leaseSeconds: request.leaseSeconds,
+        actor: call.actor,
+      }),
+    );
+    return rows.map((row) => {
+      const policy = resolveRetryPolicy(row.type, row.retry_policy);
+      return {
+        jobId: row.id,
+        leaseId: row.lease_id!,
+        leaseUntil: row.lease_until!.toISOString(),
+        attempt: row.attempt,
+        maxAttempts: row.max_attempts,
+        idempotencyKey: `orch-job-${row.id}-${row.attempt}`,
+        type: row.type,
+        key: row.job_key,
+        runId: row.run_id,
+        priority: row.priority,
+        payload: row.payload,
+        payloadDigest: row.payload_digest,
+        retry: { willRetry: row.attempt < row.max_attempts, backoffMs: backoffMs(policy, row.attempt, 0) },
+        provenance: { tenant: call.tenantId, project: row.project_id, correlationId: row.correlation_id },
+      };
+    });
+  }
+
+  async heartbeat(call: CallContext, leaseId: string, leaseSeconds: number) {
+    const id = requireUuidOrLost(leaseId);
+    const row = await this.deps.db.tenant(call.tenantId, (db) =>
+      heartbeatLease(db, call.tenantId, id, leaseSeconds),
+    );
+    if (!row) throw leaseLost('heartbeat refused');
+    return { leaseId: id, jobId: row.id, leaseUntil: row.lease_until.toISOString() };
+  }
+
+  async progress(call: CallContext, jobId: string, input: ProgressInput) {
+    const id = requireUuid('job', jobId);
+    const row = await this.deps.db.tenant(call.tenantId, (db) =>
+      reportProgress(db, {
+        tenantId: call.tenantId,
+        jobId: id,
+        leaseId: input.leaseId,
+        progress: input.progress,
+        artifacts: input.artifacts,
+        actor: call.actor,
+      }),
+    );
+    if (!row) throw leaseLost('progress refused');
+    return { jobId: id, status: row.status };
+  }
+
+  /**
+   * Applies a batch of completions in one statement. Each item is accepted or refused (LEASE_LOST) on its
+   * own; when none is accepted the whole call is a 409 so a single stale completion reads as an error.
+   */
+  async complete(call: CallContext, completions: readonly Completion[]): Promise<CompletionResult[]> {
+    const seen = new Set<string>();
+    for (const completion of completions) {
+      if (seen.has(completion.jobId))
+        throw new AppError('VALIDATION_FAILED', `job ${completion.jobId} is completed twice in one batch`);
+      seen.add(completion.jobId);
+      if (
+        (completion.outcome === 'failed') !== (completion.error !== undefined) &&
+        completion.outcome !== 'timed_out'
+      ) {
+        throw new AppError(
+          'VALIDATION_FAILED',
+          `outcome '${completion.outcome}' ${completion.outcome === 'failed' ? 'requires' : 'takes no'} error`,
+        );
+      }
+    }
+    const rows: CompletionRow[] = completions.map((c) => ({
+      job_id: c.jobId,
+      lease_id: c.leaseId,
+      outcome: c.outcome,
+      result: c.result ?? null,
+      error_code: c.error?.errorCode ?? null,
+      error_class: c.error?.errorClass ?? null,
+      retryable: c.error?.retryable ?? null,
+      message: c.error?.message ?? null,
+      artifacts: c.artifacts,
+    }));
+    const done = await this.deps.db.tenant(call.tenantId, (db) =>
+      completeJobs(db, call.tenantId, rows, call.actor),
+    );
+    const statusById = new Map(done.map((row) => [row.id, row.to_status]));
+    const results = completions.map((c): CompletionResult => {
+      const status = statusById.get(c.jobId);
+      return status
+        ? { jobId: c.jobId, accepted: true, status }
+        : {
+            jobId: c.jobId,
+            accepted: false,
+            error: {
+              code: 'LEASE_LOST',
+              message: 'the lease expired, was canceled or belongs to another worker',
+            },
+          };
+    });
+    if (done.length === 0) {
+      throw new AppError(
+        'LEASE_LOST',
+        'no completion was accepted: every lease expired, was canceled or belongs to another worker',
+        results.map((r) => ({ path: r.jobId, message: 'LEASE_LOST' })),
+      );
+    }
+    return results;
+  }
+}
+
+/** A malformed lease id can never be live: it is a lost lease, not a missing route. */
+function requireUuidOrLost(leaseId: string): string {
+  try {
+    return requireUuid('lease', leaseId);
+  } catch {
+    throw leaseLost('heartbeat refused');
+  }
+}
