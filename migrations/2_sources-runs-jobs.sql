@@ -22,9 +22,8 @@ CREATE TABLE sources (
   PRIMARY KEY (tenant_id, id),
   UNIQUE (tenant_id, name)
 );
--- Default list order is (created_at, id); filters by type and host use these.
-CREATE INDEX sources_list_idx ON sources (tenant_id, created_at, id);
-CREATE INDEX sources_type_idx ON sources (tenant_id, type, created_at, id);
+-- Lists are in id order (UUIDv7: creation order), served by the primary key; filters use these.
+CREATE INDEX sources_type_idx ON sources (tenant_id, type, id);
 CREATE INDEX sources_host_idx ON sources (tenant_id, upstream_host);
 
 CREATE TABLE runs (
@@ -62,8 +61,7 @@ CREATE TABLE runs (
   CHECK (window_start IS NULL OR window_end > window_start),
   CHECK (jobs_succeeded + jobs_failed + jobs_canceled <= job_count)
 );
-CREATE INDEX runs_list_idx ON runs (tenant_id, created_at, id);
-CREATE INDEX runs_status_idx ON runs (tenant_id, status, created_at, id);
+CREATE INDEX runs_status_idx ON runs (tenant_id, status, id);
 CREATE INDEX runs_backfill_idx ON runs (tenant_id, backfill_id) WHERE backfill_id IS NOT NULL;
 -- The planner picks up runs whose plan message was lost.
 CREATE INDEX runs_planning_idx ON runs (created_at) WHERE status = 'planning';
@@ -124,10 +122,10 @@ CREATE INDEX jobs_ready_idx ON jobs (tenant_id, type, priority DESC, is_backfill
 -- Expired leases are found by deadline, across tenants, by the minute tick.
 CREATE INDEX jobs_lease_expiry_idx ON jobs (lease_until) WHERE status IN ('leased', 'running');
 CREATE INDEX jobs_throttled_idx ON jobs (throttled_until) WHERE status = 'throttled';
-CREATE INDEX jobs_run_idx ON jobs (tenant_id, run_id, topo_index, id);
-CREATE INDEX jobs_list_idx ON jobs (tenant_id, created_at, id);
-CREATE INDEX jobs_status_idx ON jobs (tenant_id, status, created_at, id);
-CREATE INDEX jobs_source_idx ON jobs (tenant_id, source_id, created_at, id) WHERE source_id IS NOT NULL;
+-- Every job transition is a non-HOT update that writes each index again, so jobs carry few indexes:
+-- lists use the primary key (id order = creation order), a run's jobs the (run_id, job_key) key.
+CREATE INDEX jobs_status_idx ON jobs (tenant_id, status, id);
+CREATE INDEX jobs_source_idx ON jobs (tenant_id, source_id, id) WHERE source_id IS NOT NULL;
 CREATE UNIQUE INDEX jobs_lease_id_idx ON jobs (tenant_id, lease_id) WHERE lease_id IS NOT NULL;
 
 CREATE TABLE dag_edges (
@@ -163,7 +161,6 @@ CREATE TABLE job_history (
   FOREIGN KEY (tenant_id, job_id) REFERENCES jobs (tenant_id, id)
 );
 CREATE INDEX job_history_job_idx ON job_history (tenant_id, job_id, id);
-CREATE INDEX job_history_at_idx ON job_history (tenant_id, at, id);
 CREATE TRIGGER job_history_append_only BEFORE UPDATE OR DELETE ON job_history
   FOR EACH ROW EXECUTE FUNCTION jobengine_refuse_mutation();
 
@@ -186,7 +183,7 @@ CREATE TABLE artifacts (
   FOREIGN KEY (tenant_id, run_id) REFERENCES runs (tenant_id, id)
 );
 CREATE INDEX artifacts_digest_idx ON artifacts (tenant_id, digest);
-CREATE INDEX artifacts_run_idx ON artifacts (tenant_id, run_id, created_at, id);
+CREATE INDEX artifacts_run_idx ON artifacts (tenant_id, run_id, id);
 CREATE TRIGGER artifacts_immutable BEFORE UPDATE OR DELETE ON artifacts
   FOR EACH ROW EXECUTE FUNCTION jobengine_refuse_mutation();
 
@@ -215,7 +212,6 @@ CREATE TABLE dead_letters (
   FOREIGN KEY (tenant_id, job_id) REFERENCES jobs (tenant_id, id),
   CHECK (last_failure_at >= first_failure_at)
 );
-CREATE INDEX dead_letters_list_idx ON dead_letters (tenant_id, created_at, id);
 CREATE INDEX dead_letters_open_idx ON dead_letters (tenant_id, error_code, job_type) WHERE status = 'open';
 
 CREATE TABLE pack_runs (
@@ -232,7 +228,7 @@ CREATE TABLE pack_runs (
   FOREIGN KEY (tenant_id, run_id) REFERENCES runs (tenant_id, id),
   FOREIGN KEY (tenant_id, job_id) REFERENCES jobs (tenant_id, id)
 );
-CREATE INDEX pack_runs_project_idx ON pack_runs (tenant_id, project_id, created_at, id);
+CREATE INDEX pack_runs_project_idx ON pack_runs (tenant_id, project_id, id);
 
 CREATE TABLE pack_run_logs (
   tenant_id   text        NOT NULL,

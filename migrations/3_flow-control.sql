@@ -85,4 +85,3 @@ CREATE TABLE incidents (
 -- One open incident per (kind, subject): raising it again is a no-op, not a duplicate.
 CREATE UNIQUE INDEX incidents_open_idx ON incidents (tenant_id, kind, subject_kind, subject_id)
   WHERE status = 'open';
-CREATE INDEX incidents_list_idx ON incidents (tenant_id, opened_at, id);

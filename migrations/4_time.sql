@@ -76,4 +76,3 @@ CREATE TABLE backfills (
     tenant_id WITH =, source_id WITH =, stream WITH =, window_range WITH &&
   ) WHERE (status IN ('planned', 'running', 'paused'))
 );
-CREATE INDEX backfills_list_idx ON backfills (tenant_id, created_at, id);

@@ -18,11 +18,10 @@ CREATE TABLE events (
   idempotency_key text        NOT NULL,
   envelope        jsonb       NOT NULL,
   published_at    timestamptz,
-  PRIMARY KEY (tenant_id, seq),
-  UNIQUE (tenant_id, event_id)
+  -- Readers scan (tenant_id, seq) ranges and filter on tx_id; event ids are UUIDv7 minted once per event.
+  -- Few indexes on purpose: every transition writes an event.
+  PRIMARY KEY (tenant_id, seq)
 );
-CREATE INDEX events_tx_idx ON events (tx_id);
-CREATE INDEX events_occurred_idx ON events (tenant_id, occurred_at);
 -- Outbox: events not yet published to EventBridge.
 CREATE INDEX events_unpublished_idx ON events (seq) WHERE published_at IS NULL;
 

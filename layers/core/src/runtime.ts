@@ -82,16 +82,26 @@ async function buildRuntime(): Promise<Runtime> {
   const planQueue: QueuePort = config.PLAN_QUEUE_URL
     ? new SqsQueue(sqsClient(), config.PLAN_QUEUE_URL)
     : new MemoryQueue({ visibilityTimeoutMs: 30_000 });
-  const runs = new RunsService({ db, clock, ids, cursors, planQueue });
+  return { config, verifyToken, ...createServices({ db, clock, ids, cursors, planQueue }) };
+}
+
+export interface ServiceDeps {
+  db: Database;
+  clock: Clock;
+  ids: IdGenerator;
+  cursors: CursorCodec;
+  planQueue: QueuePort;
+}
+
+export type Services = Omit<Runtime, 'config' | 'verifyToken'>;
+
+/** Wires the application services over their ports: the one place the object graph is built. */
+export function createServices(deps: ServiceDeps): Services {
+  const { db, clock, ids, cursors } = deps;
+  const runs = new RunsService(deps);
   const jobs = new JobsService({ db, cursors, runs });
   return {
-    config,
-    db,
-    clock,
-    ids,
-    cursors,
-    verifyToken,
-    planQueue,
+    ...deps,
     sources: new SourcesService({ db, clock, ids, cursors }),
     runs,
     jobs,

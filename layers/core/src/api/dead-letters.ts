@@ -4,7 +4,7 @@ import { errorCode, jobType, priority, timestamp, uuid } from './common.ts';
 
 export const DEAD_LETTER_STATUSES = ['open', 'replayed', 'discarded'] as const;
 
-/** List order: created_at ascending, then id. */
+/** List order: id ascending (ids are UUIDv7, so this is creation order). */
 export const ListDeadLettersQuery = z.strictObject({
   ...pageQuery,
   status: z.enum(DEAD_LETTER_STATUSES).optional(),

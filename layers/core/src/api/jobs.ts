@@ -17,7 +17,7 @@ export const CreateJobBody = z.strictObject({
 });
 export type CreateJobInput = z.output<typeof CreateJobBody>;
 
-/** List order: created_at ascending, then id. */
+/** List order: id ascending (ids are UUIDv7, so this is creation order). */
 export const ListJobsQuery = z.strictObject({
   ...pageQuery,
   status: z.enum(JOB_STATES).optional(),

@@ -53,7 +53,7 @@ export type CreateRunInput = z.output<typeof CreateRunBody>;
 
 export const RUN_STATUSES = ['planning', 'running', 'succeeded', 'failed', 'canceled'] as const;
 
-/** List order: created_at ascending, then id. */
+/** List order: id ascending (ids are UUIDv7, so this is creation order). */
 export const ListRunsQuery = z.strictObject({
   ...pageQuery,
   status: z.enum(RUN_STATUSES).optional(),

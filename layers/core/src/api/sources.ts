@@ -40,7 +40,7 @@ export type UpdateSourceInput = z.output<typeof UpdateSourceBody>;
 
 const booleanParam = z.enum(['true', 'false']).transform((value) => value === 'true');
 
-/** List order: created_at ascending, then id. */
+/** List order: id ascending (ids are UUIDv7, so this is creation order). */
 export const ListSourcesQuery = z.strictObject({
   ...pageQuery,
   type: sourceType.optional(),

@@ -9,7 +9,7 @@ import type { CursorCodec } from '../domain/cursor.ts';
 import { AppError, NotFoundError } from '../domain/errors.ts';
 import { type Page, pageRequest, toPage } from '../http/pagination.ts';
 import type { CallContext } from './context.ts';
-import { createdAtCursor, requireUuid } from './ids.ts';
+import { idCursor, requireUuid } from './ids.ts';
 import { type JobsService, REPLAY_PRIORITY } from './jobs.ts';
 import { presentDeadLetter } from './presenters.ts';
 
@@ -35,18 +35,11 @@ export class DeadLettersService {
           errorCode: filter.error_code,
           sourceId: filter.source_id,
         },
-        createdAtCursor(page.after),
+        idCursor(page.after),
         page.limit,
       ),
     );
-    return toPage(
-      this.deps.cursors,
-      scope,
-      rows,
-      page.limit,
-      (r) => [r.created_at.toISOString(), r.id],
-      presentDeadLetter,
-    );
+    return toPage(this.deps.cursors, scope, rows, page.limit, (r) => [r.id], presentDeadLetter);
   }
 
   async get(call: CallContext, id: string): Promise<DeadLetter> {

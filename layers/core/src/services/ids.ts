@@ -9,13 +9,15 @@ export function requireUuid(kind: string, id: string): string {
   return id.toLowerCase();
 }
 
-/** The (created_at, id) position a page token carries; anything else is an invalid token. */
-export function createdAtCursor(key: CursorKey | null): { createdAt: Date; id: string } | null {
+/**
+ * The id a page token carries. Lists are in id order, which is creation order because ids are UUIDv7;
+ * anything else in the token is an invalid token.
+ */
+export function idCursor(key: CursorKey | null): string | null {
   if (key === null) return null;
-  const createdAt = new Date(String(key[0]));
-  const id = String(key[1]);
-  if (key.length !== 2 || Number.isNaN(createdAt.getTime()) || !UUID.test(id)) {
+  const id = String(key[0]);
+  if (key.length !== 1 || !UUID.test(id)) {
     throw new AppError('INVALID_PAGE_TOKEN', 'page_token is invalid or belongs to another query');
   }
-  return { createdAt, id };
+  return id;
 }

@@ -12,7 +12,7 @@ import { AppError, NotFoundError } from '../domain/errors.ts';
 import { TERMINAL_JOB_STATES } from '../domain/state-machines.ts';
 import { type Page, pageRequest, toPage } from '../http/pagination.ts';
 import type { CallContext } from './context.ts';
-import { createdAtCursor, requireUuid } from './ids.ts';
+import { idCursor, requireUuid } from './ids.ts';
 import { presentHistory, presentJob } from './presenters.ts';
 import type { RunsService } from './runs.ts';
 
@@ -63,18 +63,11 @@ export class JobsService {
         db,
         call.tenantId,
         { status: filter.status, type: filter.type, runId: filter.run_id, sourceId: filter.source_id },
-        createdAtCursor(page.after),
+        idCursor(page.after),
         page.limit,
       ),
     );
-    return toPage(
-      this.deps.cursors,
-      scope,
-      rows,
-      page.limit,
-      (r) => [r.created_at.toISOString(), r.id],
-      presentJob,
-    );
+    return toPage(this.deps.cursors, scope, rows, page.limit, (r) => [r.id], presentJob);
   }
 
   /** Every transition of the job, oldest first (order: history id). */

@@ -1,7 +1,13 @@
 import type { Database } from '../adapters/postgres/database.ts';
-import { type CompletionRow, completeJobs } from '../adapters/postgres/sql/worker/complete-jobs.ts';
+import type { JobRow } from '../adapters/postgres/sql/jobs/job-row.ts';
+import {
+  COMPLETE_JOBS,
+  type CompletedJob,
+  type CompletionRow,
+  completeJobsValues,
+} from '../adapters/postgres/sql/worker/complete-jobs.ts';
 import { heartbeatLease } from '../adapters/postgres/sql/worker/heartbeat-lease.ts';
-import { leaseJobs } from '../adapters/postgres/sql/worker/lease-jobs.ts';
+import { LEASE_JOBS, leaseJobsValues } from '../adapters/postgres/sql/worker/lease-jobs.ts';
 import { reportProgress } from '../adapters/postgres/sql/worker/report-progress.ts';
 import type { Completion, CompletionResult, Lease, LeaseRequest, ProgressInput } from '../api/worker.ts';
 import { AppError } from '../domain/errors.ts';
@@ -20,8 +26,10 @@ export class LeasingService {
   constructor(private readonly deps: { db: Database }) {}
 
   async lease(call: CallContext, request: LeaseRequest): Promise<Lease[]> {
-    const rows = await this.deps.db.tenant(call.tenantId, (db) =>
-      leaseJobs(db, {
+    const rows = await this.deps.db.tenantStatement<JobRow>(
+      call.tenantId,
+      LEASE_JOBS,
+      leaseJobsValues({
         tenantId: call.tenantId,
         types: request.types,
         max: request.max,
@@ -107,8 +115,10 @@ export class LeasingService {
       message: c.error?.message ?? null,
       artifacts: c.artifacts,
     }));
-    const done = await this.deps.db.tenant(call.tenantId, (db) =>
-      completeJobs(db, call.tenantId, rows, call.actor),
+    const done = await this.deps.db.tenantStatement<CompletedJob>(
+      call.tenantId,
+      COMPLETE_JOBS,
+      completeJobsValues(call.tenantId, rows, call.actor),
     );
     const statusById = new Map(done.map((row) => [row.id, row.to_status]));
     const results = completions.map((c): CompletionResult => {

@@ -19,7 +19,7 @@ import { logger } from '../observability/logger.ts';
 import type { Clock, IdGenerator } from '../ports/clock-and-ids.ts';
 import type { QueuePort } from '../ports/queue.ts';
 import type { CallContext } from './context.ts';
-import { createdAtCursor, requireUuid } from './ids.ts';
+import { idCursor, requireUuid } from './ids.ts';
 import { presentRun } from './presenters.ts';
 
 export interface RunsDeps {
@@ -104,18 +104,11 @@ export class RunsService {
         db,
         call.tenantId,
         { status: filter.status, sourceId: filter.source_id, kind: filter.kind },
-        createdAtCursor(page.after),
+        idCursor(page.after),
         page.limit,
       ),
     );
-    return toPage(
-      this.deps.cursors,
-      scope,
-      rows,
-      page.limit,
-      (r) => [r.created_at.toISOString(), r.id],
-      presentRun,
-    );
+    return toPage(this.deps.cursors, scope, rows, page.limit, (r) => [r.id], presentRun);
   }
 
   /** The DAG view: jobs in topological order with states, edges by key, and the critical path. */

@@ -13,8 +13,7 @@ import { buildEvent } from '../domain/events.ts';
 import { type Page, pageRequest, toPage } from '../http/pagination.ts';
 import type { Clock, IdGenerator } from '../ports/clock-and-ids.ts';
 import type { CallContext } from './context.ts';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { idCursor, requireUuid } from './ids.ts';
 
 export interface SourcesDeps {
   db: Database;
@@ -54,7 +53,7 @@ export class SourcesService {
   }
 
   async get(call: CallContext, id: string): Promise<Source> {
-    if (!UUID.test(id)) throw new NotFoundError('source', id);
+    requireUuid('source', id);
     const row = await this.deps.db.tenant(call.tenantId, (db) => getSource(db, call.tenantId, id));
     if (!row) throw new NotFoundError('source', id);
     return presentSource(row);
@@ -64,12 +63,7 @@ export class SourcesService {
     const { page_size: _size, page_token: _token, ...filter } = query;
     const scope = { list: 'sources', filter };
     const page = pageRequest(this.deps.cursors, scope, query);
-    const after = page.after
-      ? { createdAt: new Date(String(page.after[0])), id: String(page.after[1]) }
-      : null;
-    if (after && (Number.isNaN(after.createdAt.getTime()) || !UUID.test(after.id))) {
-      throw new AppError('INVALID_PAGE_TOKEN', 'page_token is invalid or belongs to another query');
-    }
+    const after = idCursor(page.after);
     const rows = await this.deps.db.tenant(call.tenantId, (db) =>
       listSources(
         db,
@@ -85,14 +79,7 @@ export class SourcesService {
         page.limit,
       ),
     );
-    return toPage(
-      this.deps.cursors,
-      scope,
-      rows,
-      page.limit,
-      (row) => [row.created_at.toISOString(), row.id],
-      presentSource,
-    );
+    return toPage(this.deps.cursors, scope, rows, page.limit, (row) => [row.id], presentSource);
   }
 
   /** Applies a partial update; `ifMatch` (the version from an ETag) makes it conditional (412 if stale). */
@@ -102,7 +89,7 @@ export class SourcesService {
     patch: UpdateSourceInput,
     ifMatch: number | null,
   ): Promise<Source> {
-    if (!UUID.test(id)) throw new NotFoundError('source', id);
+    requireUuid('source', id);
     const now = this.deps.clock.now();
     try {
       return await this.deps.db.tenant(call.tenantId, async (db) => {

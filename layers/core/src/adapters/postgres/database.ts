@@ -46,6 +46,8 @@ export class Database {
       idleTimeoutMillis: 30_000,
       statement_timeout: options.statementTimeoutMs ?? 25_000,
       application_name: 'jobengine',
+      // Queries are written to the socket as soon as they are issued (see tenantStatement).
+      pipeline: true,
     });
     return new Database(pool, options);
   }
@@ -74,40 +76,110 @@ export class Database {
     await this.pool.end();
   }
 
-  private async transaction<T>(
+  /**
+   * One statement in a tenant transaction, in one network round trip: the pool runs in pipeline mode,
+   * so BEGIN (with role and tenant), the statement and COMMIT go out together. If the statement fails,
+   * the pipelined COMMIT finds the transaction aborted and rolls it back. This is the lease and completion
+   * hot path (DESIGN §7).
+   */
+  async tenantStatement<R extends pg.QueryResultRow>(
+    tenantId: string,
+    statement: { name: string; text: string },
+    values: unknown[],
+  ): Promise<R[]> {
+    if (!TENANT_ID_PATTERN.test(tenantId)) throw new AppError('VALIDATION_FAILED', 'invalid tenant id');
+    return this.withRetry(async () => {
+      const client = await this.checkout();
+      let broken: Error | undefined;
+      try {
+        // A generic plan skips re-planning these large CTEs on every call (their cost barely depends on the
+        // parameter values).
+        const begin = client.query(
+          `${this.beginSql(client, this.options.appRole, tenantId)}SET LOCAL plan_cache_mode = force_generic_plan;`,
+        );
+        // Named: parsed and planned once per connection, which is most of the cost of these large CTEs.
+        const result = client.query<R>({ name: statement.name, text: statement.text, values });
+        const commit = client.query('COMMIT');
+        const [began, ran, committed] = await Promise.allSettled([begin, result, commit]);
+        for (const outcome of [began, ran, committed]) {
+          if (outcome.status === 'rejected') throw outcome.reason;
+        }
+        return (ran as PromiseFulfilledResult<pg.QueryResult<R>>).value.rows;
+      } catch (error) {
+        const mapped = mapDatabaseError(error);
+        if (mapped instanceof DatabaseUnavailableError) broken = error as Error;
+        else
+          await client.query('ROLLBACK').catch((rollbackError: Error) => {
+            broken = rollbackError;
+          });
+        throw mapped;
+      } finally {
+        client.release(broken);
+      }
+    });
+  }
+
+  private async checkout(): Promise<pg.PoolClient> {
+    try {
+      return await this.pool.connect();
+    } catch (error) {
+      throw mapDatabaseError(error);
+    }
+  }
+
+  private beginSql(client: pg.PoolClient, role: string, tenantId: string | null): string {
+    const setRole = role === '' ? '' : `SET LOCAL ROLE ${client.escapeIdentifier(role)};`;
+    const setTenant =
+      tenantId === null
+        ? ''
+        : `SELECT set_config('jobengine.tenant_id', ${client.escapeLiteral(tenantId)}, true);`;
+    return `BEGIN;${setRole}${setTenant}`;
+  }
+
+  /**
+   * Deadlocks and serialization failures abort one of the transactions involved; every transaction here
+   * is safe to run again from the start (statements are fenced and idempotent), so it is retried.
+   */
+  private async withRetry<T>(attempt: () => Promise<T>): Promise<T> {
+    for (let tries = 1; ; tries++) {
+      try {
+        return await attempt();
+      } catch (error) {
+        const state = sqlState(error);
+        if (tries >= MAX_TRANSACTION_TRIES || (state !== '40P01' && state !== '40001')) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * tries));
+      }
+    }
+  }
+
+  private transaction<T>(
     role: string,
     tenantId: string | null,
     work: (db: Queryable) => Promise<T>,
   ): Promise<T> {
-    let client: pg.PoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (error) {
-      throw mapDatabaseError(error);
-    }
-    let broken: Error | undefined;
-    try {
-      const setRole = role === '' ? '' : `SET LOCAL ROLE ${client.escapeIdentifier(role)};`;
-      const setTenant =
-        tenantId === null
-          ? ''
-          : `SELECT set_config('jobengine.tenant_id', ${client.escapeLiteral(tenantId)}, true);`;
-      await client.query(`BEGIN;${setRole}${setTenant}`);
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch((rollbackError: Error) => {
-        broken = rollbackError;
-      });
-      const mapped = mapDatabaseError(error);
-      if (mapped instanceof DatabaseUnavailableError) broken ??= error as Error;
-      throw mapped;
-    } finally {
-      client.release(broken);
-    }
+    return this.withRetry(async () => {
+      const client = await this.checkout();
+      let broken: Error | undefined;
+      try {
+        await client.query(this.beginSql(client, role, tenantId));
+        const result = await work(client);
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch((rollbackError: Error) => {
+          broken = rollbackError;
+        });
+        const mapped = mapDatabaseError(error);
+        if (mapped instanceof DatabaseUnavailableError) broken ??= error as Error;
+        throw mapped;
+      } finally {
+        client.release(broken);
+      }
+    });
   }
 }
+
+const MAX_TRANSACTION_TRIES = 4;
 
 const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300', '53400']);
 const UNAVAILABLE_NODE_CODES = new Set([

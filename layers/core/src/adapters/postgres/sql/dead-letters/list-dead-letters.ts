@@ -10,14 +10,14 @@ export interface DeadLetterFilter {
 }
 
 /**
- * Dead letters in (created_at, id) order after `after`, limit + 1 rows; `lock` takes them FOR UPDATE
+ * Dead letters in id order (creation order: ids are UUIDv7) after `afterId`, limit + 1 rows; `lock` takes them FOR UPDATE
  * SKIP LOCKED so concurrent bulk replays never replay one dead letter twice.
  */
 export async function listDeadLetters(
   db: Queryable,
   tenantId: string,
   filter: DeadLetterFilter,
-  after: { createdAt: Date; id: string } | null,
+  afterId: string | null,
   limit: number,
   options: { lock?: boolean } = {},
 ): Promise<DeadLetterRow[]> {
@@ -29,9 +29,9 @@ export async function listDeadLetters(
         AND ($4::text IS NULL OR error_code = $4)
         AND ($5::uuid IS NULL OR source_id = $5)
         AND ($6::timestamptz IS NULL OR created_at < $6)
-        AND ($7::timestamptz IS NULL OR (created_at, id) > ($7, $8::uuid))
-      ORDER BY created_at, id
-      LIMIT $9${options.lock ? ' FOR UPDATE SKIP LOCKED' : ''}`,
+        AND ($7::uuid IS NULL OR id > $7)
+      ORDER BY id
+      LIMIT $8${options.lock ? ' FOR UPDATE SKIP LOCKED' : ''}`,
     [
       tenantId,
       filter.status ?? null,
@@ -39,8 +39,7 @@ export async function listDeadLetters(
       filter.errorCode ?? null,
       filter.sourceId ?? null,
       filter.createdBefore ?? null,
-      after?.createdAt ?? null,
-      after?.id ?? null,
+      afterId,
       limit + 1,
     ],
   );

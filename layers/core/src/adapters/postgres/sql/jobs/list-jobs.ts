@@ -8,12 +8,12 @@ export interface JobFilter {
   sourceId?: string | undefined;
 }
 
-/** A page of jobs in (created_at, id) order after `after`; limit + 1 rows to detect a next page. */
+/** A page of jobs in id order (creation order: ids are UUIDv7) after `afterId`; limit + 1 rows to detect a next page. */
 export async function listJobs(
   db: Queryable,
   tenantId: string,
   filter: JobFilter,
-  after: { createdAt: Date; id: string } | null,
+  afterId: string | null,
   limit: number,
 ): Promise<JobRow[]> {
   const result = await db.query<JobRow>(
@@ -23,17 +23,16 @@ export async function listJobs(
         AND ($3::text IS NULL OR type = $3)
         AND ($4::uuid IS NULL OR run_id = $4)
         AND ($5::uuid IS NULL OR source_id = $5)
-        AND ($6::timestamptz IS NULL OR (created_at, id) > ($6, $7::uuid))
-      ORDER BY created_at, id
-      LIMIT $8`,
+        AND ($6::uuid IS NULL OR id > $6)
+      ORDER BY id
+      LIMIT $7`,
     [
       tenantId,
       filter.status ?? null,
       filter.type ?? null,
       filter.runId ?? null,
       filter.sourceId ?? null,
-      after?.createdAt ?? null,
-      after?.id ?? null,
+      afterId,
       limit + 1,
     ],
   );

@@ -10,14 +10,14 @@ export interface SourceFilter {
 }
 
 /**
- * A page of the tenant's sources in (created_at, id) order, starting after `after` when given. Returns up
+ * A page of the tenant's sources in id order (creation order: ids are UUIDv7), starting after `afterId` when given. Returns up
  * to `limit + 1` rows so the caller can tell whether another page exists.
  */
 export async function listSources(
   db: Queryable,
   tenantId: string,
   filter: SourceFilter,
-  after: { createdAt: Date; id: string } | null,
+  afterId: string | null,
   limit: number,
 ): Promise<SourceRow[]> {
   const result = await db.query<SourceRow>(
@@ -28,9 +28,9 @@ export async function listSources(
         AND ($4::text IS NULL OR project_id = $4)
         AND ($5::boolean IS NULL OR enabled = $5)
         AND ($6::boolean IS NULL OR paused = $6)
-        AND ($7::timestamptz IS NULL OR (created_at, id) > ($7, $8::uuid))
-      ORDER BY created_at, id
-      LIMIT $9`,
+        AND ($7::uuid IS NULL OR id > $7)
+      ORDER BY id
+      LIMIT $8`,
     [
       tenantId,
       filter.type ?? null,
@@ -38,8 +38,7 @@ export async function listSources(
       filter.projectId ?? null,
       filter.enabled ?? null,
       filter.paused ?? null,
-      after?.createdAt ?? null,
-      after?.id ?? null,
+      afterId,
       limit + 1,
     ],
   );

@@ -34,7 +34,9 @@ export interface CompletedJob {
  *
  * Backoff: least(capMs, baseMs · 2^(attempt−1)) · (1 − jitter · random()), as domain/retry.ts.
  */
-export const COMPLETE_JOBS_SQL = `
+export const COMPLETE_JOBS = {
+  name: 'complete_jobs_v1',
+  text: `
 WITH RECURSIVE input AS (
   SELECT DISTINCT ON (job_id) * FROM jsonb_to_recordset($2::jsonb) AS c(
     job_id uuid, lease_id uuid, outcome text, result jsonb, error_code text, error_class text,
@@ -124,7 +126,7 @@ child_counts AS (
 affected AS (
   SELECT j.id, j.status FROM jobs j
    WHERE j.tenant_id = $1 AND j.status IN ('pending', 'queued', 'throttled')
-     AND (j.id IN (SELECT id FROM child_counts) OR j.id IN (SELECT id FROM descendants))
+     AND j.id IN (SELECT id FROM child_counts UNION SELECT id FROM descendants)
    ORDER BY j.id
      FOR UPDATE OF j
 ),
@@ -244,7 +246,8 @@ event_rows AS (
                                   'canceled', u.jobs_canceled))) e
    WHERE u.status <> u.old_status
 )
-SELECT id, run_id, to_status FROM updated`;
+SELECT id, run_id, to_status FROM updated`,
+};
 
 export async function completeJobs(
   db: Queryable,
@@ -253,7 +256,7 @@ export async function completeJobs(
   actor: { subject: string; scopes: readonly string[] },
 ): Promise<CompletedJob[]> {
   const result = await db.query<CompletedJob>(
-    COMPLETE_JOBS_SQL,
+    COMPLETE_JOBS.text,
     completeJobsValues(tenantId, completions, actor),
   );
   return result.rows;

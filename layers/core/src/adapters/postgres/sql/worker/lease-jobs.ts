@@ -19,7 +19,9 @@ export interface LeaseJobsParams {
  * jobs_ready_idx - `type = ANY(...)` would make PostgreSQL sort the whole backlog. SKIP LOCKED lets
  * concurrent leasers pass each other without waiting; a job locked by one is simply not seen by another.
  */
-export const LEASE_JOBS_SQL = `
+export const LEASE_JOBS = {
+  name: 'lease_jobs_v1',
+  text: `
 WITH picked AS (
   SELECT c.id, c.priority, c.is_backfill, c.not_before
     FROM unnest($2::text[]) AS t(type)
@@ -55,10 +57,11 @@ events AS (
     LATERAL jobengine_job_event($1, 'leased', l.id, l.type, l.run_id, l.attempt, l.lease_id, NULL,
                                 l.payload_digest, l.project_id, l.correlation_id, $6::jsonb) e
 )
-SELECT * FROM leased ORDER BY priority DESC, is_backfill, not_before, id`;
+SELECT * FROM leased ORDER BY priority DESC, is_backfill, not_before, id`,
+};
 
 export async function leaseJobs(db: Queryable, p: LeaseJobsParams): Promise<JobRow[]> {
-  const result = await db.query<JobRow>(LEASE_JOBS_SQL, leaseJobsValues(p));
+  const result = await db.query<JobRow>(LEASE_JOBS.text, leaseJobsValues(p));
   return result.rows;
 }
 

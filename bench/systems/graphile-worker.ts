@@ -1,0 +1,115 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Logger, makeWorkerUtils, runMigrations, runOnce, type TaskList } from 'graphile-worker';
+import pg from 'pg';
+import type { BenchInstance, BenchSystem, BenchWorker } from '../harness.ts';
+import { packageVersion } from '../package-version.ts';
+
+/**
+ * graphile-worker through its public API. "K workers" are K `runOnce` pools, each with concurrency 1 and
+ * its own pg pool: K independent claimers, like K JobEngine workers. `runOnce` is graphile-worker's own
+ * drain mode (it exits once a fetch finds nothing ready), the mode its upstream perfTest times.
+ *
+ * Batch size 1 runs graphile-worker's defaults (one job fetched per round trip, each completion its own
+ * statement). Batch size B > 1 turns on its batching: `localQueue.size = B` (the pool locks B jobs per
+ * fetch) and `completeJobBatchDelay` (completions are gathered and written in one statement).
+ */
+const TASK = 'noop';
+const PRELOAD_CHUNK = 5_000;
+/**
+ * graphile-worker does not await a completion before fetching the next job, so a worker pool needs a
+ * second connection to fetch on while a completion is in flight; upstream's perfTest sizes pools at
+ * concurrency + 1 for the same reason. Its default of 10 measured no faster here.
+ */
+const WORKER_POOL_SIZE = 2;
+/**
+ * 0 gathers every completion issued before the next timer tick: with a local queue a worker runs its no-op
+ * jobs back to back in microtasks, so one tick covers the whole local batch without holding locks longer.
+ * Upstream's suggested starting point, 250, measured a third slower at batch 100: in a drain lasting well
+ * under a second every pool's last batch sits out the delay.
+ */
+const COMPLETE_JOB_BATCH_DELAY_MS = 0;
+
+/** Per-job success lines would be the bulk of the work for a no-op task; keep warnings and errors. */
+const logger = new Logger(() => (level, message) => {
+  if (level === 'error' || level === 'warning') console.error(`graphile-worker ${level}: ${message}`);
+});
+
+export const benchSystem: BenchSystem = {
+  name: 'graphile-worker',
+  version: packageVersion('graphile-worker'),
+  batching: (batchSize) => (batchSize === 1 ? 'off (defaults)' : 'localQueue + completeJobBatchDelay'),
+  async open(databaseUrl) {
+    await runMigrations({ connectionString: databaseUrl, logger });
+    const pool = openPool(databaseUrl, 1, 'bench-gw-admin');
+    const utils = await makeWorkerUtils({ pgPool: pool, logger });
+    const instance: BenchInstance = {
+      async preload(count) {
+        for (let added = 0; added < count; added += PRELOAD_CHUNK) {
+          const size = Math.min(PRELOAD_CHUNK, count - added);
+          await utils.addJobs(Array.from({ length: size }, () => ({ identifier: TASK, payload: {} })));
+        }
+      },
+      startWorker: (batchSize) => startWorker(databaseUrl, batchSize),
+      async remaining() {
+        const { rows } = await pool.query<{ count: number }>(
+          'select count(*)::int as count from graphile_worker._private_jobs',
+        );
+        return rows[0]!.count;
+      },
+      async close() {
+        await utils.release();
+        await pool.end();
+      },
+    };
+    return instance;
+  },
+};
+
+async function startWorker(databaseUrl: string, batchSize: number): Promise<BenchWorker> {
+  const pool = openPool(databaseUrl, WORKER_POOL_SIZE, 'bench-gw-worker');
+  const warm = await Promise.all(Array.from({ length: WORKER_POOL_SIZE }, () => pool.connect()));
+  for (const client of warm) client.release();
+  let processed = 0;
+  const taskList: TaskList = {
+    [TASK]: async () => {
+      processed++;
+    },
+  };
+  return {
+    async drain() {
+      await runOnce({
+        pgPool: pool,
+        taskList,
+        logger,
+        concurrency: 1,
+        noHandleSignals: true,
+        preset: {
+          worker:
+            batchSize === 1
+              ? {}
+              : { localQueue: { size: batchSize }, completeJobBatchDelay: COMPLETE_JOB_BATCH_DELAY_MS },
+        },
+      });
+      await untilIdle(pool);
+      return { processed };
+    },
+    close: () => pool.end(),
+  };
+}
+
+/**
+ * With defaults graphile-worker fires each completion without awaiting it, and `runOnce` can resolve while
+ * the last ones are still in flight; the drain ends when they have been written.
+ */
+async function untilIdle(pool: pg.Pool): Promise<void> {
+  while (pool.waitingCount > 0 || pool.idleCount < pool.totalCount) await sleep(1);
+}
+
+/** graphile-worker warns about pools (and their clients) without error handlers; it is right to. */
+function openPool(databaseUrl: string, max: number, applicationName: string): pg.Pool {
+  const report = (error: Error) => console.error(`${applicationName} connection error:`, error);
+  const pool = new pg.Pool({ connectionString: databaseUrl, max, application_name: applicationName });
+  pool.on('error', report);
+  pool.on('connect', (client) => client.on('error', report));
+  return pool;
+}

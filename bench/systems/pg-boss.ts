@@ -1,0 +1,70 @@
+import { PgBoss } from 'pg-boss';
+import type { BenchInstance, BenchSystem, BenchWorker } from '../harness.ts';
+import { packageVersion } from '../package-version.ts';
+
+/**
+ * pg-boss through its public API. Each worker is its own `PgBoss` instance on a single connection running
+ * `fetch({ batchSize })` then one `complete()` of everything fetched, so the claim batch size maps 1:1.
+ * (`work()` would add polling intervals between empty fetches, which a burn-down does not exercise.)
+ *
+ * Background duties (supervision, cron scheduling, instance registry) are off on every instance: they run
+ * on timers of seconds to minutes and would only add noise to a drain of a few seconds.
+ */
+const QUEUE = 'bench';
+const PRELOAD_CHUNK = 5_000;
+
+const backgroundOff = { supervise: false, schedule: false, registerInstance: false } as const;
+
+export const benchSystem: BenchSystem = {
+  name: 'pg-boss',
+  version: packageVersion('pg-boss'),
+  batching: (batchSize) => (batchSize === 1 ? 'fetch 1 + complete 1' : `fetch + complete(${batchSize})`),
+  async open(databaseUrl) {
+    const boss = new PgBoss({ connectionString: databaseUrl, max: 1, ...backgroundOff });
+    boss.on('error', (error) => console.error('pg-boss error:', error));
+    await boss.start();
+    await boss.createQueue(QUEUE);
+    const instance: BenchInstance = {
+      async preload(count) {
+        for (let added = 0; added < count; added += PRELOAD_CHUNK) {
+          const size = Math.min(PRELOAD_CHUNK, count - added);
+          await boss.insert(
+            QUEUE,
+            Array.from({ length: size }, () => ({ data: {} })),
+          );
+        }
+      },
+      startWorker: (batchSize) => startWorker(databaseUrl, batchSize),
+      async remaining() {
+        const { rows } = await boss
+          .getDb()
+          .executeSql(
+            "select count(*)::int as count from pgboss.job where name = $1 and state in ('created', 'retry', 'active')",
+            [QUEUE],
+          );
+        return (rows[0] as { count: number }).count;
+      },
+      close: () => boss.stop({ graceful: false }),
+    };
+    return instance;
+  },
+};
+
+async function startWorker(databaseUrl: string, batchSize: number): Promise<BenchWorker> {
+  const boss = new PgBoss({ connectionString: databaseUrl, max: 1, migrate: false, ...backgroundOff });
+  boss.on('error', (error) => console.error('pg-boss error:', error));
+  await boss.start();
+  return {
+    async drain() {
+      let processed = 0;
+      for (;;) {
+        const jobs = await boss.fetch(QUEUE, { batchSize });
+        if (jobs.length === 0) return { processed };
+        // pg-boss 12 types CommandResponse as `{}`; at runtime it carries `affected`, the rows it completed.
+        const { affected } = (await boss.complete(QUEUE, jobs)) as { affected: number };
+        processed += affected;
+      }
+    },
+    close: () => boss.stop({ graceful: false }),
+  };
+}
