@@ -2,17 +2,14 @@ import {
   CancelBody,
   CreateJobBody,
   callContext,
+  JobHistoryQuery,
   ListJobsQuery,
   operation,
   operatorReason,
   PrioritizeBody,
-  pageQuery,
   type TenantContext,
   tenantApi,
 } from '@jobengine/core';
-import { z } from 'zod';
-
-const HistoryQuery = z.strictObject(pageQuery);
 
 /** Jobs API: one-job submissions, reads, history, and cancel / retry / prioritize. */
 export const handler = tenantApi({
@@ -39,9 +36,9 @@ export const handler = tenantApi({
       body: await ctx.runtime.jobs.get(callContext(ctx), params.id!),
     }),
   }),
-  'GET /api/v1/jobs/{id}/history': operation<TenantContext, never, typeof HistoryQuery>({
+  'GET /api/v1/jobs/{id}/history': operation<TenantContext, never, typeof JobHistoryQuery>({
     scope: 'orch:read',
-    query: HistoryQuery,
+    query: JobHistoryQuery,
     handle: async ({ ctx, params, query }) => ({
       status: 200,
       body: await ctx.runtime.jobs.history(callContext(ctx), params.id!, query),

@@ -1,6 +1,14 @@
 import { fileURLToPath } from 'node:url';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { AppError, Database, loadConfig, logger, mapDatabaseError, migrateDatabase } from '@jobengine/core';
+import {
+  AppError,
+  Database,
+  type DatabaseLogin,
+  loadConfig,
+  logger,
+  mapDatabaseError,
+  migrateDatabase,
+  readDatabaseLogin,
+} from '@jobengine/core';
 import type { CdkCustomResourceEvent, CdkCustomResourceResponse, Context } from 'aws-lambda';
 
 /** copied next to the bundle when it is built (infra/lib/migrations.ts): /var/task/migrations on Lambda */
@@ -21,12 +29,6 @@ const RETRY_MARGIN_MS = 60_000;
 const LOGIN_FAILURE_STATES = new Set(['28000', '28P01']);
 
 const config = loadConfig();
-const secrets = new SecretsManagerClient({});
-
-interface Login {
-  username: string;
-  connectionString: string;
-}
 
 /**
  * Custom resource `Custom::JobEngineMigrations`, invoked by the CDK provider framework. Create and Update
@@ -42,7 +44,7 @@ export async function handler(
     return { PhysicalResourceId: event.PhysicalResourceId };
   }
   const applied = await retryWhileTransient(context, async () => {
-    const login = await readLogin();
+    const login = await readDatabaseLogin(config);
     const result = await migrateDatabase(login.connectionString, MIGRATIONS_DIR);
     await grantRuntimeRoles(login);
     return result.applied;
@@ -54,27 +56,8 @@ export async function handler(
   return { PhysicalResourceId: PHYSICAL_RESOURCE_ID, Data: { Applied: applied.join(' ') } };
 }
 
-/** The functions' credentials (the RDS-generated secret) joined with the RDS Proxy endpoint, over TLS. */
-async function readLogin(): Promise<Login> {
-  if (!config.DATABASE_SECRET_ARN || !config.DATABASE_PROXY_ENDPOINT) {
-    throw new Error('configuration: set DATABASE_SECRET_ARN and DATABASE_PROXY_ENDPOINT');
-  }
-  const { SecretString } = await secrets.send(
-    new GetSecretValueCommand({ SecretId: config.DATABASE_SECRET_ARN }),
-  );
-  const secret = JSON.parse(SecretString ?? '{}') as { username?: string; password?: string; port?: number };
-  if (!secret.username || !secret.password) throw new Error('database secret lacks username/password');
-  const url = new URL(`postgres://${config.DATABASE_PROXY_ENDPOINT}`);
-  url.username = encodeURIComponent(secret.username);
-  url.password = encodeURIComponent(secret.password);
-  url.port = String(secret.port ?? 5432);
-  url.pathname = `/${config.DATABASE_NAME}`;
-  url.searchParams.set('sslmode', 'require');
-  return { username: secret.username, connectionString: url.toString() };
-}
-
 /** Idempotent: granting a membership the user already has changes nothing. */
-async function grantRuntimeRoles(login: Login): Promise<void> {
+async function grantRuntimeRoles(login: DatabaseLogin): Promise<void> {
   // no role switch: the grant is made by the login user, who created the roles in the first migration
   const db = Database.connect(login.connectionString, { appRole: '', systemRole: '', max: 1 });
   try {

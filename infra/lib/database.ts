@@ -13,6 +13,17 @@ import {
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 
+/**
+ * The NOLOGIN roles the first migration creates (migrations/1_foundation.sql). Each transaction switches to
+ * one with SET LOCAL ROLE, which works because the migration step grants both to the functions' login user.
+ */
+export const DATABASE_ROLES = {
+  /** request handlers: one tenant per transaction (row-level security) */
+  app: 'jobengine_app',
+  /** tick, planner, WebSocket connections: the only role whose policies span tenants */
+  system: 'jobengine_system',
+} as const;
+
 export interface DatabaseProps {
   readonly vpc: IVpc;
   /** @default 'jobengine' */

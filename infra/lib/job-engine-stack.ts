@@ -3,14 +3,17 @@ import { fileURLToPath } from 'node:url';
 import { CfnOutput, Duration, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import { SubnetType } from 'aws-cdk-lib/aws-ec2';
 import type { Construct } from 'constructs';
-import { FUNCTIONS, ROUTES } from '../../functions/routes.ts';
+import { FUNCTIONS, type FunctionName, ROUTES } from '../../functions/routes.ts';
 import { CoreLayer } from './core-layer.ts';
-import { Database } from './database.ts';
+import { CursorSecret } from './cursor-secret.ts';
+import { DATABASE_ROLES, Database } from './database.ts';
 import type { JobEngineFunction, JobEngineFunctionProps } from './job-engine-function.ts';
+import { Migrations } from './migrations.ts';
 import { Network } from './network.ts';
+import { Planner } from './planner.ts';
 import { Queues } from './queues.ts';
 import { RestApi } from './rest-api.ts';
-import type { EnvironmentSettings } from './settings.ts';
+import type { AuthSettings, EnvironmentSettings } from './settings.ts';
 import { Ticks } from './ticks.ts';
 import { WebSocketApi } from './websocket-api.ts';
 
@@ -23,8 +26,16 @@ export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
  */
 export const QUEUE_CONSUMER_TIMEOUT = Duration.seconds(30);
 
+/**
+ * The REST functions that send to the `plan` queue: run submission only. One-job runs (jobs) and replays
+ * (deadletter) are planned inside their own transaction, and the tick re-plans in process.
+ */
+export const PLAN_QUEUE_PRODUCERS: readonly FunctionName[] = ['runs'];
+
 export interface JobEngineStackProps extends StackProps {
   readonly settings: EnvironmentSettings;
+  /** the token issuer the functions trust (see `authSettingsFromContext`) */
+  readonly auth: AuthSettings;
   /** @default PROJECT_ROOT */
   readonly projectRoot?: string;
 }
@@ -35,9 +46,12 @@ export class JobEngineStack extends Stack {
   readonly database: Database;
   readonly queues: Queues;
   readonly coreLayer: CoreLayer;
+  readonly cursorSecret: CursorSecret;
+  readonly migrations: Migrations;
   readonly restApi: RestApi;
   readonly webSocketApi: WebSocketApi;
   readonly ticks: Ticks;
+  readonly planner: Planner;
 
   constructor(scope: Construct, id: string, props: JobEngineStackProps) {
     super(scope, id, props);
@@ -64,8 +78,9 @@ export class JobEngineStack extends Stack {
     this.database.allowClientsFrom(this.network.functionSecurityGroup);
     this.queues = new Queues(this, 'Queues', { consumerTimeout: QUEUE_CONSUMER_TIMEOUT });
     this.coreLayer = new CoreLayer(this, 'CoreLayer', { projectRoot });
+    this.cursorSecret = new CursorSecret(this, 'CursorSecret', { removalPolicy: settings.removalPolicy });
 
-    const functionProps = {
+    const deploymentProps = {
       projectRoot,
       depsLockFilePath: join(projectRoot, 'package-lock.json'),
       layers: [this.coreLayer],
@@ -74,20 +89,46 @@ export class JobEngineStack extends Stack {
       securityGroups: [this.network.functionSecurityGroup],
       logGroupRetention: settings.logRetention,
       logGroupRemovalPolicy: settings.removalPolicy,
-      environment: { POWERTOOLS_SERVICE_NAME: 'jobengine', ...this.database.connectionEnvironment },
     } satisfies Partial<JobEngineFunctionProps>;
-    // the API and the tick produce queue messages (directly or by sweeping the outbox)
-    const producerProps = {
-      ...functionProps,
-      environment: { ...functionProps.environment, ...this.queues.environment },
+    const databaseEnvironment = {
+      POWERTOOLS_SERVICE_NAME: 'jobengine',
+      ...this.database.connectionEnvironment,
+      DB_APP_ROLE: DATABASE_ROLES.app,
+    };
+    // what the core's runtime reads at cold start (layers/core/src/config.ts)
+    const runtimeProps = {
+      ...deploymentProps,
+      environment: {
+        ...databaseEnvironment,
+        ...this.cursorSecret.environment,
+        ...authEnvironment(props.auth),
+      },
     } satisfies Partial<JobEngineFunctionProps>;
+    // for the functions whose work spans tenants: tick, planner, WebSocket connections
+    const systemProps = {
+      ...runtimeProps,
+      environment: { ...runtimeProps.environment, DB_SYSTEM_ROLE: DATABASE_ROLES.system },
+    } satisfies Partial<JobEngineFunctionProps>;
+
+    this.migrations = new Migrations(this, 'Migrations', {
+      projectRoot,
+      functionProps: {
+        ...deploymentProps,
+        environment: { ...databaseEnvironment, DB_SYSTEM_ROLE: DATABASE_ROLES.system },
+      },
+      logRetention: settings.logRetention,
+      removalPolicy: settings.removalPolicy,
+    });
+    // the proxy and its target must be up before the migration connects through them
+    this.migrations.resource.node.addDependency(this.database);
+    this.database.grantConnect(this.migrations.function);
 
     this.restApi = new RestApi(this, 'RestApi', {
       projectRoot,
       routes: ROUTES,
       functions: FUNCTIONS,
       functionProps: {
-        ...producerProps,
+        ...runtimeProps,
         reservedConcurrentExecutions: settings.reservedConcurrency.restFunction,
       },
       throttlingRateLimit: settings.api.throttlingRateLimit,
@@ -98,7 +139,7 @@ export class JobEngineStack extends Stack {
     this.webSocketApi = new WebSocketApi(this, 'WebSocketApi', {
       projectRoot,
       functionProps: {
-        ...functionProps,
+        ...systemProps,
         reservedConcurrentExecutions: settings.reservedConcurrency.webSocketFunction,
       },
       throttlingRateLimit: settings.api.throttlingRateLimit,
@@ -108,14 +149,24 @@ export class JobEngineStack extends Stack {
     });
     this.ticks = new Ticks(this, 'Ticks', {
       projectRoot,
-      functionProps: { ...producerProps, reservedConcurrentExecutions: settings.reservedConcurrency.tick },
+      functionProps: { ...systemProps, reservedConcurrentExecutions: settings.reservedConcurrency.tick },
+    });
+    this.planner = new Planner(this, 'Planner', {
+      projectRoot,
+      queue: this.queues.plan.queue,
+      timeout: QUEUE_CONSUMER_TIMEOUT,
+      connectionBudget: settings.planner.connectionBudget,
+      functionProps: systemProps,
     });
 
     for (const fn of this.functions) {
       this.database.grantConnect(fn);
+      this.cursorSecret.grantRead(fn);
     }
-    for (const fn of [...Object.values(this.restApi.functions), this.ticks.function]) {
-      this.queues.grantSend(fn);
+    for (const name of PLAN_QUEUE_PRODUCERS) {
+      const fn = this.restApi.functions[name]!;
+      fn.addEnvironment('PLAN_QUEUE_URL', this.queues.plan.queue.queueUrl);
+      this.queues.plan.queue.grantSendMessages(fn);
     }
 
     new CfnOutput(this, 'RestApiUrl', { value: this.restApi.api.url });
@@ -124,11 +175,23 @@ export class JobEngineStack extends Stack {
     new CfnOutput(this, 'FanoutQueueUrl', { value: this.queues.fanout.queue.queueUrl });
   }
 
+  /** every function that runs the core's runtime (the migration function only migrates) */
   get functions(): JobEngineFunction[] {
     return [
       ...Object.values(this.restApi.functions),
       ...Object.values(this.webSocketApi.functions),
       this.ticks.function,
+      this.planner.function,
     ];
   }
+}
+
+/** the core's token-verification variables */
+function authEnvironment(auth: AuthSettings): Record<string, string> {
+  return {
+    AUTH_ISSUER: auth.issuer,
+    AUTH_AUDIENCE: auth.audience,
+    ...(auth.jwksUrl === undefined ? {} : { AUTH_JWKS_URL: auth.jwksUrl }),
+    ...(auth.jwks === undefined ? {} : { AUTH_JWKS: auth.jwks }),
+  };
 }

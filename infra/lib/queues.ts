@@ -1,5 +1,4 @@
 import { Duration } from 'aws-cdk-lib';
-import type { IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Queue, QueueEncryption, type QueueProps } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
@@ -59,6 +58,7 @@ export interface QueuesProps {
 /**
  * The two work queues: `plan` (submitted runs to expand into jobs) and `fanout` (committed events to deliver
  * to WebSocket connections). Both are re-derivable from PostgreSQL, so a lost message costs latency only.
+ * Send rights and queue URLs are granted per producer by the stack, never to every function.
  */
 export class Queues extends Construct {
   readonly plan: QueueWithDeadLetter;
@@ -68,15 +68,5 @@ export class Queues extends Construct {
     super(scope, id);
     this.plan = new QueueWithDeadLetter(this, 'Plan', props);
     this.fanout = new QueueWithDeadLetter(this, 'Fanout', props);
-  }
-
-  /** send to both queues (producers: the API and the outbox sweep) */
-  grantSend(grantee: IGrantable): void {
-    this.plan.queue.grantSendMessages(grantee);
-    this.fanout.queue.grantSendMessages(grantee);
-  }
-
-  get environment(): Record<string, string> {
-    return { PLAN_QUEUE_URL: this.plan.queue.queueUrl, FANOUT_QUEUE_URL: this.fanout.queue.queueUrl };
   }
 }

@@ -26,6 +26,14 @@ export interface EnvironmentSettings {
     readonly throttlingRateLimit: number;
     readonly throttlingBurstLimit: number;
   };
+  readonly planner: {
+    /**
+     * Database connections the planner may hold at once, across all of its containers: its share of the
+     * RDS Proxy's pool, so a burst of submissions cannot starve the API and the tick of connections. The
+     * maximum concurrency of its SQS event source is derived from it (infra/lib/planner.ts).
+     */
+    readonly connectionBudget: number;
+  };
   readonly logRetention: RetentionDays;
   /** applied to stateful resources: the database cluster and log groups */
   readonly removalPolicy: RemovalPolicy;
@@ -55,6 +63,7 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentSettings>
       secretRotation: Duration.days(30),
     },
     api: { throttlingRateLimit: 50, throttlingBurstLimit: 100 },
+    planner: { connectionBudget: 5 },
     logRetention: RetentionDays.TWO_WEEKS,
     removalPolicy: RemovalPolicy.DESTROY,
     reservedConcurrency: { restFunction: undefined, webSocketFunction: undefined, tick: undefined },
@@ -71,6 +80,7 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentSettings>
       secretRotation: Duration.days(30),
     },
     api: { throttlingRateLimit: 500, throttlingBurstLimit: 1000 },
+    planner: { connectionBudget: 20 },
     logRetention: RetentionDays.THREE_MONTHS,
     removalPolicy: RemovalPolicy.RETAIN,
     // one tick at a time: a slow tick must not overlap the next one
@@ -86,4 +96,78 @@ export function settingsFor(name: unknown): EnvironmentSettings {
     `Unknown environment ${JSON.stringify(name)} (context key "env"); expected one of: ${Object.keys(ENVIRONMENTS).join(', ')}. ` +
       'Pass it as `cdk synth -c env=<name>`.',
   );
+}
+
+/**
+ * How the functions verify bearer tokens (AUTH_ISSUER, AUTH_AUDIENCE, and AUTH_JWKS_URL or AUTH_JWKS).
+ * Deployment-specific, so it comes from context rather than code, keyed per environment
+ * (`auth:<env>:issuer`, ...) so that one environment's values can never leak into another's. cdk.json
+ * holds dev's placeholders; prod has none and fails synthesis until they are given.
+ */
+export interface AuthSettings {
+  readonly issuer: string;
+  readonly audience: string;
+  /** the issuer's JSON Web Key Set, fetched and cached by the functions (https only) ... */
+  readonly jwksUrl?: string;
+  /** ... or the key set itself, as JSON text (it counts against Lambda's 4 KB of environment variables) */
+  readonly jwks?: string;
+}
+
+export type AuthContextField = keyof AuthSettings;
+
+export function authContextKey(environment: EnvironmentName, field: AuthContextField): string {
+  return `auth:${environment}:${field}`;
+}
+
+/** Reads and checks the auth settings of an environment from context; throws naming the missing keys. */
+export function authSettingsFromContext(
+  environment: EnvironmentName,
+  tryGetContext: (key: string) => unknown,
+): AuthSettings {
+  const read = (field: AuthContextField): string | undefined => {
+    const value: unknown = tryGetContext(authContextKey(environment, field));
+    if (value === undefined || value === '') return undefined;
+    if (typeof value !== 'string') {
+      throw new Error(`Context "${authContextKey(environment, field)}" must be a string.`);
+    }
+    return value;
+  };
+  const [issuer, audience, jwksUrl, jwks] = (['issuer', 'audience', 'jwksUrl', 'jwks'] as const).map(read);
+  if (!issuer || !audience || (jwksUrl === undefined) === (jwks === undefined)) {
+    const key = (field: AuthContextField) => authContextKey(environment, field);
+    throw new Error(
+      `Environment "${environment}" needs its token issuer in context: ${key('issuer')}, ${key('audience')} and ` +
+        `exactly one of ${key('jwksUrl')} (https URL) or ${key('jwks')} (JWKS JSON). For example: ` +
+        `cdk synth -c env=${environment} -c ${key('issuer')}=https://login.example.com/ ` +
+        `-c ${key('audience')}=jobengine -c ${key('jwksUrl')}=https://login.example.com/.well-known/jwks.json`,
+    );
+  }
+  if (jwksUrl !== undefined && !URL.canParse(jwksUrl)) {
+    throw new Error(`Context "${authContextKey(environment, 'jwksUrl')}" is not a URL: ${jwksUrl}`);
+  }
+  if (jwksUrl !== undefined && new URL(jwksUrl).protocol !== 'https:') {
+    throw new Error(`Context "${authContextKey(environment, 'jwksUrl')}" must be an https URL: ${jwksUrl}`);
+  }
+  if (jwks !== undefined && !isKeySet(jwks)) {
+    throw new Error(
+      `Context "${authContextKey(environment, 'jwks')}" must be a JSON Web Key Set ({"keys": [...]})`,
+    );
+  }
+  return {
+    issuer,
+    audience,
+    ...(jwksUrl === undefined ? {} : { jwksUrl }),
+    ...(jwks === undefined ? {} : { jwks }),
+  };
+}
+
+function isKeySet(text: string): boolean {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return (
+      typeof parsed === 'object' && parsed !== null && Array.isArray((parsed as { keys?: unknown }).keys)
+    );
+  } catch {
+    return false;
+  }
 }

@@ -8,7 +8,7 @@ type Ref = { Ref: string } | { 'Fn::GetAtt': [string, string] };
 let synth: SynthesizedJobEngine;
 
 beforeAll(() => {
-  synth = synthJobEngine('dev');
+  synth = synthJobEngine('dev', { bundle: false });
 });
 afterAll(() => synth?.dispose());
 

@@ -1,9 +1,15 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
+import type { IRole } from 'aws-cdk-lib/aws-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { QUEUE_CONSUMER_TIMEOUT } from '../../infra/lib/job-engine-stack.ts';
+import { PROJECT_ROOT, QUEUE_CONSUMER_TIMEOUT } from '../../infra/lib/job-engine-stack.ts';
+import { hashMigrations, MIGRATIONS_DIR_IN_BUNDLE, migrationFiles } from '../../infra/lib/migrations.ts';
+import { PLANNER_CONNECTIONS_PER_CONTAINER, plannerMaxConcurrency } from '../../infra/lib/planner.ts';
 import { VISIBILITY_TIMEOUT_PER_CONSUMER_TIMEOUT } from '../../infra/lib/queues.ts';
 import { ENVIRONMENTS } from '../../infra/lib/settings.ts';
-import { logicalIdOf, type SynthesizedJobEngine, synthJobEngine } from './synth.ts';
+import { assetDirOf, logicalIdOf, type SynthesizedJobEngine, synthJobEngine } from './synth.ts';
 
 let synth: SynthesizedJobEngine;
 
@@ -13,6 +19,24 @@ beforeAll(() => {
 afterAll(() => synth?.dispose());
 
 const id = (construct: { node: { defaultChild?: unknown } }) => logicalIdOf(construct, synth.stack);
+
+interface Statement {
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+}
+
+/** the statements of every identity policy attached to a role */
+function statementsOf(role: IRole): Statement[] {
+  return Object.values(
+    synth.template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: id(role) }] } }),
+  ).flatMap((policy) => policy.Properties.PolicyDocument.Statement as Statement[]);
+}
+
+const actionsOf = (statement: Statement) =>
+  Array.isArray(statement.Action) ? statement.Action : [statement.Action];
+
+const MIGRATIONS_DIR = join(PROJECT_ROOT, 'migrations');
 
 describe('queues', () => {
   const workQueues = () => [synth.stack.queues.plan, synth.stack.queues.fanout];
@@ -107,7 +131,8 @@ describe('database', () => {
   });
 
   it('keeps its credentials in a rotated Secrets Manager secret', () => {
-    synth.template.resourceCountIs('AWS::SecretsManager::Secret', 1);
+    // the other secret is the page-token key (see 'runtime configuration')
+    synth.template.resourceCountIs('AWS::SecretsManager::Secret', 2);
     synth.template.hasResourceProperties('AWS::SecretsManager::RotationSchedule', {
       RotationRules: { ScheduleExpression: 'rate(30 days)' },
     });
@@ -143,8 +168,8 @@ describe('database', () => {
     ).toEqual([id(proxyGroup!), expect.stringMatching(/RotationSingleUserSecurityGroup/)].sort());
   });
 
-  it('grants every function reading the secret and connecting through the proxy', () => {
-    for (const fn of synth.stack.functions) {
+  it('grants every function, migration included, reading the secret and connecting through the proxy', () => {
+    for (const fn of [...synth.stack.functions, synth.stack.migrations.function]) {
       const policies = Object.values(
         synth.template.findResources('AWS::IAM::Policy', {
           Properties: { Roles: [{ Ref: id(fn.role!) }] },
@@ -166,5 +191,168 @@ describe('network', () => {
     synth.template.resourceCountIs('AWS::EC2::Subnet', 6);
     synth.template.resourceCountIs('AWS::EC2::NatGateway', ENVIRONMENTS.dev.network.natGateways);
     synth.template.hasResourceProperties('AWS::EC2::FlowLog', { TrafficType: 'REJECT' });
+  });
+});
+
+describe('planner', () => {
+  it('consumes the plan queue in batches of 10, reporting failed records one by one', () => {
+    synth.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [id(synth.stack.queues.plan.queue), 'Arn'] },
+      FunctionName: { Ref: id(synth.stack.planner.function) },
+      BatchSize: 10,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+  });
+
+  it('bounds its concurrency by its database connection budget', () => {
+    const { connectionBudget } = ENVIRONMENTS.dev.planner;
+    expect(synth.stack.planner.maxConcurrency).toBe(plannerMaxConcurrency(connectionBudget));
+    synth.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: id(synth.stack.planner.function) },
+      ScalingConfig: { MaximumConcurrency: connectionBudget / PLANNER_CONNECTIONS_PER_CONTAINER },
+    });
+    synth.template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('^plan queue consumer'),
+      Environment: {
+        Variables: Match.objectLike({ DB_POOL_MAX: String(PLANNER_CONNECTIONS_PER_CONTAINER) }),
+      },
+    });
+  });
+
+  it('derives the event source concurrency within the bounds SQS accepts', () => {
+    expect(plannerMaxConcurrency(5)).toBe(5);
+    expect(plannerMaxConcurrency(5000)).toBe(1000);
+    expect(() => plannerMaxConcurrency(1)).toThrow(/at least 2/);
+  });
+
+  it('times out at the queue consumer timeout, which the visibility timeout is sized for', () => {
+    const fn = synth.template.findResources('AWS::Lambda::Function')[id(synth.stack.planner.function)];
+    expect(fn?.Properties.Timeout).toBe(QUEUE_CONSUMER_TIMEOUT.toSeconds());
+  });
+
+  it('is the only function that receives from the plan queue', () => {
+    const consumers = synth.stack.functions.filter((fn) =>
+      statementsOf(fn.role!).some((statement) => actionsOf(statement).includes('sqs:ReceiveMessage')),
+    );
+    expect(consumers.map(id)).toEqual([id(synth.stack.planner.function)]);
+  });
+});
+
+describe('plan queue producers', () => {
+  it('are the runs function only: no other role may send to the plan queue', () => {
+    const planQueueArn = { 'Fn::GetAtt': [id(synth.stack.queues.plan.queue), 'Arn'] };
+    const senders = Object.values(synth.template.findResources('AWS::IAM::Policy')).filter((policy) =>
+      (policy.Properties.PolicyDocument.Statement as Statement[]).some(
+        (statement) =>
+          actionsOf(statement).includes('sqs:SendMessage') &&
+          JSON.stringify(statement.Resource).includes(JSON.stringify(planQueueArn)),
+      ),
+    );
+    expect(senders.flatMap((policy) => policy.Properties.Roles)).toEqual([
+      { Ref: id(synth.stack.restApi.functions.runs!.role!) },
+    ]);
+  });
+
+  it('leave the fanout queue unwritable until its producer exists', () => {
+    const fanoutQueueArn = JSON.stringify({ 'Fn::GetAtt': [id(synth.stack.queues.fanout.queue), 'Arn'] });
+    const statements = Object.values(synth.template.findResources('AWS::IAM::Policy')).flatMap(
+      (policy) => policy.Properties.PolicyDocument.Statement as Statement[],
+    );
+    expect(
+      statements.filter(
+        (statement) =>
+          actionsOf(statement).includes('sqs:SendMessage') &&
+          JSON.stringify(statement.Resource).includes(fanoutQueueArn),
+      ),
+    ).toEqual([]);
+  });
+});
+
+describe('runtime configuration', () => {
+  it('generates the page-token key in Secrets Manager, never in the template', () => {
+    synth.template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      GenerateSecretString: Match.objectLike({ PasswordLength: 64, ExcludePunctuation: true }),
+    });
+    expect(JSON.stringify(synth.template.toJSON())).not.toContain('jobengine-dev-cursor-secret');
+  });
+
+  it('lets the runtime functions, and only those, read the page-token key', () => {
+    const readers = [...synth.stack.functions, synth.stack.migrations.function].filter((fn) =>
+      statementsOf(fn.role!).some(
+        (statement) =>
+          actionsOf(statement).includes('secretsmanager:GetSecretValue') &&
+          JSON.stringify(statement.Resource).includes(JSON.stringify({ Ref: id(synth.stack.cursorSecret) })),
+      ),
+    );
+    expect(readers.map(id).sort()).toEqual(synth.stack.functions.map(id).sort());
+  });
+});
+
+describe('migrations', () => {
+  const migrationResource = () => {
+    const resources = synth.template.findResources('Custom::JobEngineMigrations');
+    expect(Object.keys(resources)).toHaveLength(1);
+    return Object.values(resources)[0]!;
+  };
+
+  it('run as a custom resource served by the migration function, keyed by the migrations digest', () => {
+    const { migrations } = synth.stack;
+    expect(migrationResource().Properties).toEqual({
+      ServiceToken: { 'Fn::GetAtt': [expect.stringMatching(/frameworkonEvent/), 'Arn'] },
+      MigrationsHash: hashMigrations(MIGRATIONS_DIR),
+    });
+    expect(migrations.hash).toMatch(/^sha256:[0-9a-f]{64}$/);
+    synth.template.hasResourceProperties('AWS::Lambda::Function', {
+      Handler: 'framework.onEvent',
+      Environment: {
+        Variables: { USER_ON_EVENT_FUNCTION_ARN: { 'Fn::GetAtt': [id(migrations.function), 'Arn'] } },
+      },
+    });
+  });
+
+  it('run after the database, its proxy and the proxy target exist', () => {
+    const dependsOn = migrationResource().DependsOn as string[];
+    const { cluster, proxy } = synth.stack.database;
+    expect(dependsOn).toContain(id(cluster));
+    expect(dependsOn).toContain(id(proxy));
+    expect(dependsOn.some((dependency) => /ProxyTargetGroup/.test(dependency))).toBe(true);
+  });
+
+  it('ship every migration file next to the migration function bundle', () => {
+    const fn = synth.template.findResources('AWS::Lambda::Function')[id(synth.stack.migrations.function)];
+    const shipped = join(assetDirOf(synth, fn?.Properties.Code.S3Key), MIGRATIONS_DIR_IN_BUNDLE);
+    const files = migrationFiles(MIGRATIONS_DIR);
+    expect(files).toContain('1_foundation.sql');
+    expect(migrationFiles(shipped)).toEqual(files);
+    for (const file of files) {
+      expect(readFileSync(join(shipped, file), 'utf8'), file).toBe(
+        readFileSync(join(MIGRATIONS_DIR, file), 'utf8'),
+      );
+    }
+  });
+
+  it('re-run when a migration is added or edited', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'jobengine-migrations-'));
+    try {
+      writeFileSync(join(dir, '1_a.sql'), 'SELECT 1;');
+      const first = hashMigrations(dir);
+      writeFileSync(join(dir, 'notes.txt'), 'not a migration');
+      expect(hashMigrations(dir)).toBe(first);
+      writeFileSync(join(dir, '1_a.sql'), 'SELECT 2;');
+      const edited = hashMigrations(dir);
+      expect(edited).not.toBe(first);
+      writeFileSync(join(dir, '2_b.sql'), '');
+      expect(hashMigrations(dir)).not.toBe(edited);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('pass the migration function the database roles to grant, and nothing of the runtime', () => {
+    const fn = synth.template.findResources('AWS::Lambda::Function')[id(synth.stack.migrations.function)];
+    const variables = fn?.Properties.Environment.Variables;
+    expect(variables).toMatchObject({ DB_APP_ROLE: 'jobengine_app', DB_SYSTEM_ROLE: 'jobengine_system' });
+    expect(Object.keys(variables)).not.toContain('CURSOR_SECRET_ARN');
+    expect(Object.keys(variables)).not.toContain('AUTH_ISSUER');
   });
 });

@@ -4,8 +4,9 @@ import { App, Token, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addJobEngine } from '../../infra/lib/job-engine-app.ts';
-import { ENVIRONMENTS, settingsFor } from '../../infra/lib/settings.ts';
-import { cdkJsonContext, type SynthesizedJobEngine, synthJobEngine } from './synth.ts';
+import { plannerMaxConcurrency } from '../../infra/lib/planner.ts';
+import { authSettingsFromContext, ENVIRONMENTS, settingsFor } from '../../infra/lib/settings.ts';
+import { cdkJsonContext, PROD_AUTH_CONTEXT, type SynthesizedJobEngine, synthJobEngine } from './synth.ts';
 
 interface ValidationReport {
   pluginReports: {
@@ -40,12 +41,71 @@ describe('settings', () => {
   });
 });
 
+describe('auth settings', () => {
+  const fromContext = (environment: 'dev' | 'prod', context: Record<string, unknown>) =>
+    authSettingsFromContext(environment, (key) => context[key]);
+
+  it('come from cdk.json for dev: the placeholder issuer on the reserved .invalid domain', () => {
+    expect(fromContext('dev', cdkJsonContext())).toEqual({
+      issuer: 'https://auth.dev.jobengine.invalid/',
+      audience: 'jobengine',
+      jwksUrl: 'https://auth.dev.jobengine.invalid/.well-known/jwks.json',
+    });
+  });
+
+  it("are required for prod, and dev's never stand in for them", () => {
+    expect(() => fromContext('prod', cdkJsonContext())).toThrow(
+      /"prod" needs its token issuer in context: auth:prod:issuer, auth:prod:audience/,
+    );
+    const app = new App({ context: cdkJsonContext({ env: 'prod' }) });
+    expect(() => addJobEngine(app)).toThrow(/auth:prod:jwksUrl/);
+    expect(fromContext('prod', PROD_AUTH_CONTEXT)).toEqual({
+      issuer: 'https://login.example.com/',
+      audience: 'jobengine',
+      jwksUrl: 'https://login.example.com/.well-known/jwks.json',
+    });
+  });
+
+  it('take the key set inline instead of by URL, but not both', () => {
+    const base = { 'auth:prod:issuer': 'https://login.example.com/', 'auth:prod:audience': 'jobengine' };
+    const jwks = '{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}';
+    expect(fromContext('prod', { ...base, 'auth:prod:jwks': jwks })).toEqual({
+      issuer: 'https://login.example.com/',
+      audience: 'jobengine',
+      jwks,
+    });
+    expect(() =>
+      fromContext('prod', {
+        ...base,
+        'auth:prod:jwks': jwks,
+        'auth:prod:jwksUrl': 'https://login.example.com/k',
+      }),
+    ).toThrow(/exactly one of/);
+    expect(() => fromContext('prod', { ...base, 'auth:prod:jwks': '{"kty":"OKP"}' })).toThrow(
+      /JSON Web Key Set/,
+    );
+  });
+
+  it('fetch keys over https only', () => {
+    expect(() =>
+      fromContext('prod', {
+        ...PROD_AUTH_CONTEXT,
+        'auth:prod:jwksUrl': 'http://login.example.com/jwks.json',
+      }),
+    ).toThrow(/must be an https URL/);
+    expect(() => fromContext('prod', { ...PROD_AUTH_CONTEXT, 'auth:prod:jwksUrl': 'not a url' })).toThrow(
+      /is not a URL/,
+    );
+  });
+});
+
 describe.each(['dev', 'prod'] as const)('the %s app', (env) => {
   let synth: SynthesizedJobEngine;
 
   beforeAll(() => {
     // synth throws on any cdk-nag finding that is not acknowledged
-    synth = synthJobEngine(env);
+    // cdk-nag and the settings concern the template only: no need to bundle
+    synth = synthJobEngine(env, { bundle: false, ...(env === 'prod' ? { context: PROD_AUTH_CONTEXT } : {}) });
   });
   afterAll(() => synth?.dispose());
 
@@ -91,5 +151,13 @@ describe.each(['dev', 'prod'] as const)('the %s app', (env) => {
     });
     synth.template.resourceCountIs('AWS::RDS::DBInstance', 1 + settings.database.readers);
     synth.template.resourceCountIs('AWS::EC2::NatGateway', settings.network.natGateways);
+  });
+
+  it("sizes the planner's concurrency from the environment's connection budget", () => {
+    synth.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      ScalingConfig: {
+        MaximumConcurrency: plannerMaxConcurrency(ENVIRONMENTS[env].planner.connectionBudget),
+      },
+    });
   });
 });

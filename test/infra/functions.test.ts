@@ -1,10 +1,13 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, parse, resolve } from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FUNCTIONS } from '../../functions/routes.ts';
+import { FUNCTIONS, HANDLERS } from '../../functions/routes.ts';
 import { CORE_PACKAGE_PATH_IN_LAYER } from '../../infra/lib/core-layer.ts';
-import { logicalIdOf, type SynthesizedJobEngine, synthJobEngine } from './synth.ts';
+import { DATABASE_ROLES } from '../../infra/lib/database.ts';
+import type { JobEngineFunction } from '../../infra/lib/job-engine-function.ts';
+import { PLAN_QUEUE_PRODUCERS, PROJECT_ROOT } from '../../infra/lib/job-engine-stack.ts';
+import { assetDirOf, logicalIdOf, type SynthesizedJobEngine, synthJobEngine } from './synth.ts';
 
 interface CfnResource {
   Type: string;
@@ -12,48 +15,91 @@ interface CfnResource {
 }
 
 let synth: SynthesizedJobEngine;
+/** the functions that run the core's runtime */
 let functionIds: string[];
+/** those plus the migration function: everything built from this repository's handlers */
+let ownFunctions: JobEngineFunction[];
 
 beforeAll(() => {
   synth = synthJobEngine('dev');
   functionIds = synth.stack.functions.map((fn) => logicalIdOf(fn, synth.stack));
+  ownFunctions = [...synth.stack.functions, synth.stack.migrations.function];
 });
 afterAll(() => synth?.dispose());
 
-/** the asset directory in the cloud assembly that a Lambda `S3Key` points at */
-function assetDirOf(s3Key: unknown): string {
-  expect(s3Key).toMatch(/^[0-9a-f]{64}\.zip$/);
-  const assets = JSON.parse(
-    readFileSync(join(synth.outdir, `${synth.stack.artifactId}.assets.json`), 'utf8'),
-  );
-  const asset = assets.files[(s3Key as string).replace(/\.zip$/, '')];
-  expect(asset, `no asset for ${s3Key}`).toBeDefined();
-  return join(synth.outdir, asset.source.path);
-}
+const id = (construct: { node: { defaultChild?: unknown } }) => logicalIdOf(construct, synth.stack);
 
 function functionResources(): Record<string, CfnResource> {
   return synth.template.findResources('AWS::Lambda::Function') as Record<string, CfnResource>;
 }
 
-function functionProperties(id: string): Record<string, unknown> {
-  const resource = functionResources()[id];
+function functionProperties(functionId: string): Record<string, unknown> {
+  const resource = functionResources()[functionId];
   if (!resource) {
-    throw new Error(`no function ${id} in the template`);
+    throw new Error(`no function ${functionId} in the template`);
   }
   return resource.Properties;
 }
 
+function variablesOf(functionId: string): Record<string, unknown> {
+  return (functionProperties(functionId).Environment as { Variables: Record<string, unknown> }).Variables;
+}
+
 function bundleDirOf(functionId: string): string {
-  return assetDirOf((functionProperties(functionId).Code as { S3Key: unknown }).S3Key);
+  return assetDirOf(synth, (functionProperties(functionId).Code as { S3Key: unknown }).S3Key);
+}
+
+/** the source files a bundle was built from, as absolute paths (from its source map) */
+function bundledSources(functionId: string): string[] {
+  const dir = bundleDirOf(functionId);
+  const map = JSON.parse(readFileSync(join(dir, 'index.mjs.map'), 'utf8')) as { sources: string[] };
+  return map.sources.map((source) => resolve(dir, source));
 }
 
 describe('functions', () => {
-  it('declares one function per function-table entry, three WebSocket routes and the tick', () => {
-    expect(functionIds).toHaveLength(Object.keys(FUNCTIONS).length + 3 + 1);
-    // the only other function is CDK's own custom-resource provider (default security group lockdown)
-    const others = Object.entries(functionResources()).filter(([id]) => !functionIds.includes(id));
-    for (const [id, resource] of others) {
-      expect(resource.Properties.Handler, id).toBe('__entrypoint__.handler');
+  it('declares the REST functions, three WebSocket routes, the tick and the planner', () => {
+    expect(functionIds).toHaveLength(Object.keys(FUNCTIONS).length + 3 + 1 + 1);
+    expect(functionIds).toContain(id(synth.stack.planner.function));
+    // besides the migration function, only CDK's own providers: the default security group lockdown
+    // and the framework that drives the migration custom resource
+    const others = Object.entries(functionResources()).filter(
+      ([functionId]) => !ownFunctions.some((fn) => id(fn) === functionId),
+    );
+    expect(others.map(([, resource]) => resource.Properties.Handler).sort()).toEqual([
+      '__entrypoint__.handler',
+      'framework.onEvent',
+    ]);
+  });
+
+  it('deploys every entry point of the handler table, each exactly once', () => {
+    const deployed = ownFunctions.map((fn) => ({ id: id(fn), sources: bundledSources(id(fn)) }));
+    for (const [name, entry] of Object.entries(HANDLERS)) {
+      const serving = deployed.filter(({ sources }) => sources.includes(join(PROJECT_ROOT, entry)));
+      expect(
+        serving.map((fn) => fn.id),
+        name,
+      ).toHaveLength(1);
+    }
+    // and nothing else but the migration custom resource
+    const entries = new Set(Object.values(HANDLERS).map((entry) => join(PROJECT_ROOT, entry)));
+    const unlisted = deployed.filter(({ sources }) => !sources.some((source) => entries.has(source)));
+    expect(unlisted.map((fn) => fn.id)).toEqual([id(synth.stack.migrations.function)]);
+  });
+
+  it('points every function in the template at code that exists', () => {
+    for (const [functionId, resource] of Object.entries(functionResources())) {
+      const module = (resource.Properties.Handler as string).split('.')[0];
+      const dir = assetDirOf(synth, (resource.Properties.Code as { S3Key: unknown }).S3Key);
+      const files = readdirSync(dir).filter((name) => /\.[cm]?js$/.test(name));
+      expect(
+        files.map((name) => parse(name).name),
+        functionId,
+      ).toContain(module);
+    }
+    // and each of ours exports the handler its configuration names
+    for (const fn of ownFunctions) {
+      const bundle = readFileSync(join(bundleDirOf(id(fn)), 'index.mjs'), 'utf8');
+      expect(bundle, fn.node.path).toMatch(/\nexport \{[^}]*\bhandler\b[^}]*\};/);
     }
   });
 
@@ -74,43 +120,67 @@ describe('functions', () => {
             DATABASE_SECRET_ARN: Match.anyValue(),
             DATABASE_PROXY_ENDPOINT: Match.anyValue(),
             DATABASE_NAME: 'jobengine',
+            DB_APP_ROLE: DATABASE_ROLES.app,
           }),
         },
         VpcConfig: Match.objectLike({ SecurityGroupIds: Match.anyValue(), SubnetIds: Match.anyValue() }),
       }),
     });
-    expect(Object.keys(matching).sort()).toEqual([...functionIds].sort());
+    expect(Object.keys(matching).sort()).toEqual(ownFunctions.map(id).sort());
   });
 
-  it('gives the queue URLs to the producers (REST functions and tick) only', () => {
-    const producers = [...Object.values(synth.stack.restApi.functions), synth.stack.ticks.function].map(
-      (fn) => logicalIdOf(fn, synth.stack),
-    );
-    for (const id of functionIds) {
-      const { Variables: variables } = functionProperties(id).Environment as { Variables: object };
-      const isProducer = producers.includes(id);
-      expect('PLAN_QUEUE_URL' in variables, id).toBe(isProducer);
-      expect('FANOUT_QUEUE_URL' in variables, id).toBe(isProducer);
+  it("gives every runtime function the core's configuration: token issuer and page-token secret", () => {
+    for (const functionId of functionIds) {
+      expect(variablesOf(functionId), functionId).toMatchObject({
+        AUTH_ISSUER: 'https://auth.dev.jobengine.invalid/',
+        AUTH_AUDIENCE: 'jobengine',
+        AUTH_JWKS_URL: 'https://auth.dev.jobengine.invalid/.well-known/jwks.json',
+        CURSOR_SECRET_ARN: { Ref: id(synth.stack.cursorSecret) },
+      });
+      expect(variablesOf(functionId), functionId).not.toHaveProperty('CURSOR_SECRET');
+    }
+  });
+
+  it('sets the system role only where work spans tenants: tick, planner, WebSocket connections', () => {
+    const { ticks, planner, webSocketApi } = synth.stack;
+    const system = [ticks.function, planner.function, ...Object.values(webSocketApi.functions)].map(id);
+    for (const functionId of functionIds) {
+      expect(variablesOf(functionId).DB_SYSTEM_ROLE, functionId).toBe(
+        system.includes(functionId) ? DATABASE_ROLES.system : undefined,
+      );
+    }
+  });
+
+  it('gives the plan queue URL to the run submitters only, and the fanout queue URL to no one yet', () => {
+    const producers = PLAN_QUEUE_PRODUCERS.map((name) => id(synth.stack.restApi.functions[name]!));
+    expect(producers).toEqual([id(synth.stack.restApi.functions.runs!)]);
+    for (const fn of ownFunctions) {
+      const variables = variablesOf(id(fn));
+      expect(variables.PLAN_QUEUE_URL, fn.node.path).toEqual(
+        producers.includes(id(fn)) ? { Ref: id(synth.stack.queues.plan.queue) } : undefined,
+      );
+      expect(variables, fn.node.path).not.toHaveProperty('FANOUT_QUEUE_URL');
     }
   });
 
   it('keeps every function log group under a retention', () => {
     const logGroupIds = Object.values(functionResources())
       .map((fn) => (fn.Properties.LoggingConfig as { LogGroup?: { Ref: string } } | undefined)?.LogGroup?.Ref)
-      .filter((id): id is string => id !== undefined);
-    expect(logGroupIds).toHaveLength(functionIds.length);
+      .filter((logGroupId): logGroupId is string => logGroupId !== undefined);
+    // ours, and the migration provider framework's
+    expect(logGroupIds).toHaveLength(ownFunctions.length + 1);
     const logGroups = synth.template.findResources('AWS::Logs::LogGroup');
-    for (const id of logGroupIds) {
-      expect(logGroups[id]?.Properties.RetentionInDays, id).toBe(14);
+    for (const logGroupId of logGroupIds) {
+      expect(logGroups[logGroupId]?.Properties.RetentionInDays, logGroupId).toBe(14);
     }
   });
 
   it('points every function at a bundled index.mjs that exists in the cloud assembly', () => {
-    for (const id of functionIds) {
-      const dir = bundleDirOf(id);
+    for (const fn of ownFunctions) {
+      const dir = bundleDirOf(id(fn));
       const bundle = readFileSync(join(dir, 'index.mjs'), 'utf8');
-      expect(bundle.startsWith("import { createRequire } from 'module';"), id).toBe(true);
-      expect(existsSync(join(dir, 'index.mjs.map')), id).toBe(true);
+      expect(bundle.startsWith("import { createRequire } from 'module';"), fn.node.path).toBe(true);
+      expect(existsSync(join(dir, 'index.mjs.map')), fn.node.path).toBe(true);
     }
   });
 
@@ -121,7 +191,7 @@ describe('functions', () => {
       CompatibleRuntimes: ['nodejs22.x'],
       CompatibleArchitectures: ['arm64'],
     });
-    const packageDir = join(assetDirOf(layer?.Properties.Content.S3Key), CORE_PACKAGE_PATH_IN_LAYER);
+    const packageDir = join(assetDirOf(synth, layer?.Properties.Content.S3Key), CORE_PACKAGE_PATH_IN_LAYER);
     expect(existsSync(join(packageDir, 'index.mjs'))).toBe(true);
     expect(JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8'))).toEqual({
       name: '@jobengine/core',
@@ -131,12 +201,11 @@ describe('functions', () => {
   });
 
   it('keeps the core and its dependencies out of the function bundles', () => {
-    for (const id of functionIds) {
-      const dir = bundleDirOf(id);
-      const bundle = readFileSync(join(dir, 'index.mjs'), 'utf8');
+    for (const fn of ownFunctions) {
+      const bundle = readFileSync(join(bundleDirOf(id(fn)), 'index.mjs'), 'utf8');
       // pg, zod and friends would make a bundle hundreds of kilobytes large
-      expect(bundle.length, id).toBeLessThan(100_000);
-      expect(bundle, id).not.toMatch(/node_modules\/(pg|zod|jose)\//);
+      expect(bundle.length, fn.node.path).toBeLessThan(100_000);
+      expect(bundle, fn.node.path).not.toMatch(/node_modules\/(pg|zod|jose)\//);
     }
   });
 });

@@ -25,13 +25,34 @@ export function cdkJsonContext(overrides: Record<string, unknown> = {}): Record<
 }
 
 /**
- * Synthesizes the app as `cdk synth -c env=<env>` does, esbuild bundling and cdk-nag included, into a
- * private directory. Under vitest the app runs in-memory, so `synth` throws on any unacknowledged finding.
- * Slow (it bundles): call it once per file, in `beforeAll`.
+ * What a prod deployment passes on the command line (cdk.json holds only dev's placeholders), e.g.
+ * `cdk synth -c env=prod -c auth:prod:issuer=...`.
  */
-export function synthJobEngine(env = 'dev'): SynthesizedJobEngine {
+export const PROD_AUTH_CONTEXT: Readonly<Record<string, string>> = {
+  'auth:prod:issuer': 'https://login.example.com/',
+  'auth:prod:audience': 'jobengine',
+  'auth:prod:jwksUrl': 'https://login.example.com/.well-known/jwks.json',
+};
+
+export interface SynthOptions {
+  /** extra context, as `-c key=value` would give */
+  readonly context?: Record<string, unknown>;
+  /**
+   * Build the function and layer assets (esbuild, most of a synthesis' time). Files that only inspect the
+   * template skip it, as `cdk synth --exclusively` does for other stacks. @default true
+   */
+  readonly bundle?: boolean;
+}
+
+/**
+ * Synthesizes the app as `cdk synth -c env=<env>` does, cdk-nag (and by default esbuild bundling) included,
+ * into a private directory. Under vitest the app runs in-memory, so `synth` throws on any unacknowledged
+ * finding. Slow: call it once per file, in `beforeAll`.
+ */
+export function synthJobEngine(env = 'dev', options: SynthOptions = {}): SynthesizedJobEngine {
   const outdir = mkdtempSync(join(tmpdir(), 'jobengine-cdk-'));
-  const app = new App({ outdir, context: cdkJsonContext({ env }) });
+  const bundling = options.bundle === false ? { 'aws:cdk:bundling-stacks': [] } : {};
+  const app = new App({ outdir, context: cdkJsonContext({ env, ...bundling, ...options.context }) });
   const stack = addJobEngine(app);
   app.synth();
   return {
@@ -45,4 +66,19 @@ export function synthJobEngine(env = 'dev'): SynthesizedJobEngine {
 
 export function logicalIdOf(element: { node: { defaultChild?: unknown } }, stack: JobEngineStack): string {
   return stack.resolve(stack.getLogicalId(element.node.defaultChild as CfnElement));
+}
+
+/** the directory in the cloud assembly that a Lambda function's or layer's `S3Key` points at */
+export function assetDirOf(synth: SynthesizedJobEngine, s3Key: unknown): string {
+  if (typeof s3Key !== 'string' || !/^[0-9a-f]{64}\.zip$/.test(s3Key)) {
+    throw new Error(`not an asset key: ${JSON.stringify(s3Key)}`);
+  }
+  const assets = JSON.parse(
+    readFileSync(join(synth.outdir, `${synth.stack.artifactId}.assets.json`), 'utf8'),
+  ) as { files: Record<string, { source: { path: string } }> };
+  const asset = assets.files[s3Key.replace(/\.zip$/, '')];
+  if (!asset) {
+    throw new Error(`no asset for ${s3Key}`);
+  }
+  return join(synth.outdir, asset.source.path);
 }

@@ -7,6 +7,8 @@ import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import { issueToken, SCOPES } from '../../layers/core/src/auth/tokens.ts';
 
 export interface RunningRuntime {
+  /** The key the runtime trusts (pass it to a restarted runtime so old tokens stay valid). */
+  privateJwk: JWK;
   url: string;
   wsUrl: string;
   process: ChildProcess;
@@ -69,6 +71,7 @@ export async function startLocalRuntime(
     });
   });
   return {
+    privateJwk,
     url,
     wsUrl: `${url.replace(/^http/, 'ws')}/ws`,
     process: child,
@@ -90,4 +93,10 @@ export async function startLocalRuntime(
       return code;
     },
   };
+}
+
+/** An Ed25519 signing key for test tokens. */
+export async function generateSigningKey(): Promise<JWK> {
+  const { privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
+  return { ...(await exportJWK(privateKey)), alg: 'EdDSA', kid: 'e2e' };
 }

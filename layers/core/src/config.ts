@@ -14,8 +14,10 @@ const schema = z.object({
   DB_APP_ROLE: z.string().default('jobengine_app'),
   DB_SYSTEM_ROLE: z.string().default('jobengine_system'),
   DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).default(25_000),
-  /** Signs page tokens; any stable secret of 16+ characters. */
-  CURSOR_SECRET: z.string().min(16).default('jobengine-dev-cursor-secret'),
+  /** Signs page tokens; any stable secret of 16+ characters. Locally a development value is used. */
+  CURSOR_SECRET: z.string().min(16).optional(),
+  /** On AWS: the Secrets Manager secret holding the page-token key (read at cold start). */
+  CURSOR_SECRET_ARN: z.string().min(1).optional(),
   AUTH_ISSUER: z.string().min(1).default('jobengine-local'),
   AUTH_AUDIENCE: z.string().min(1).default('jobengine'),
   /** JSON Web Key Set as JSON text (offline) ... */

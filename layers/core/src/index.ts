@@ -3,11 +3,12 @@
  * adapters and the HTTP plumbing. On AWS it is one Lambda layer (infra/lib/core-layer.ts); locally it is
  * a workspace package. Functions import only from here, so the layer's surface is this file.
  */
+export { type DatabaseLogin, readDatabaseLogin } from './adapters/postgres/connection-string.ts';
 export { Database, mapDatabaseError, type Queryable } from './adapters/postgres/database.ts';
 export { MIGRATIONS_DIR, migrateDatabase } from './adapters/postgres/migrate.ts';
 export { systemClock, uuidV7Ids } from './adapters/system.ts';
 export { DiscardBody, ListDeadLettersQuery, ReplayFilterBody, ReplayOneBody } from './api/dead-letters.ts';
-export { CreateJobBody, ListJobsQuery, PrioritizeBody } from './api/jobs.ts';
+export { CreateJobBody, JobHistoryQuery, ListJobsQuery, PrioritizeBody } from './api/jobs.ts';
 export { CancelBody, CreateRunBody, ListRunsQuery } from './api/runs.ts';
 export { CreateSourceBody, ListSourcesQuery, Source, UpdateSourceBody } from './api/sources.ts';
 export { StreamFilter, WebSocketMessage } from './api/streams.ts';

@@ -1,4 +1,5 @@
 import { sqsClient } from './adapters/aws/clients.ts';
+import { readSecretString } from './adapters/aws/secrets.ts';
 import { SqsQueue } from './adapters/aws/sqs-queue.ts';
 import { MemoryQueue } from './adapters/in-process/memory-queue.ts';
 import { resolveConnectionString } from './adapters/postgres/connection-string.ts';
@@ -72,7 +73,7 @@ async function buildRuntime(): Promise<Runtime> {
   });
   const clock = systemClock;
   const ids = uuidV7Ids;
-  const cursors = new CursorCodec(config.CURSOR_SECRET);
+  const cursors = new CursorCodec(await cursorSecret(config));
   const verifyToken = createTokenVerifier({
     issuer: config.AUTH_ISSUER,
     audience: config.AUTH_AUDIENCE,
@@ -83,6 +84,17 @@ async function buildRuntime(): Promise<Runtime> {
     ? new SqsQueue(sqsClient(), config.PLAN_QUEUE_URL)
     : new MemoryQueue({ visibilityTimeoutMs: 30_000 });
   return { config, verifyToken, ...createServices({ db, clock, ids, cursors, planQueue }) };
+}
+
+/**
+ * The page-token key: the secret named by CURSOR_SECRET_ARN (AWS), else CURSOR_SECRET, else - only when
+ * not on AWS (no DATABASE_SECRET_ARN) - a fixed development value.
+ */
+async function cursorSecret(config: Config): Promise<string> {
+  if (config.CURSOR_SECRET_ARN) return readSecretString(config.CURSOR_SECRET_ARN);
+  if (config.CURSOR_SECRET) return config.CURSOR_SECRET;
+  if (config.DATABASE_SECRET_ARN) throw new Error('configuration: set CURSOR_SECRET_ARN (or CURSOR_SECRET)');
+  return 'jobengine-dev-cursor-secret';
 }
 
 export interface ServiceDeps {

@@ -76,3 +76,6 @@ export const JobHistoryEntry = z.object({
 });
 
 export const PrioritizeBody = z.strictObject({ priority });
+
+/** GET /jobs/{id}/history: order is the history id (the order transitions happened). */
+export const JobHistoryQuery = z.strictObject(pageQuery);

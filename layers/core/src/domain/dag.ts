@@ -133,7 +133,7 @@ export function planDag(jobs: readonly DagNode[], limits: DagLimits): DagPlan {
   return { nodes, edges, criticalPath };
 }
 
-/** A cycle among the nodes left over by Kahn's algorithm, starting from its smallest key. */
+/** A cycle among the nodes left over by Kahn's algorithm, in dependency direction, from its smallest key. */
 function findCycle(byKey: Map<string, DagNode>, done: Set<string>): string[] {
   const state = new Map<string, 'visiting' | 'visited'>();
   const stack: string[] = [];
@@ -146,7 +146,9 @@ function findCycle(byKey: Map<string, DagNode>, done: Set<string>): string[] {
         const cycle = stack.slice(stack.indexOf(parent));
         // Report in dependency direction (parent before child), closing the loop.
         const forward = [...cycle].reverse();
-        return [...forward, forward[0]!];
+        const start = forward.indexOf([...forward].sort()[0]!);
+        const rotated = [...forward.slice(start), ...forward.slice(0, start)];
+        return [...rotated, rotated[0]!];
       }
       if (!state.has(parent)) {
         const found = visit(parent);

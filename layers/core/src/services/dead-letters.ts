@@ -3,7 +3,6 @@ import { deadLetterStats } from '../adapters/postgres/sql/dead-letters/dead-lett
 import { getDeadLetter } from '../adapters/postgres/sql/dead-letters/get-dead-letter.ts';
 import { listDeadLetters } from '../adapters/postgres/sql/dead-letters/list-dead-letters.ts';
 import { resolveDeadLetters } from '../adapters/postgres/sql/dead-letters/resolve-dead-letters.ts';
-import { getJob } from '../adapters/postgres/sql/jobs/get-job.ts';
 import type { DeadLetter, ListDeadLettersInput, ReplayFilterInput } from '../api/dead-letters.ts';
 import type { CursorCodec } from '../domain/cursor.ts';
 import { AppError, NotFoundError } from '../domain/errors.ts';
@@ -146,21 +145,9 @@ export class DeadLettersService {
   private async replayRows(call: CallContext, ids: readonly string[], priority: number) {
     const replayed: { deadLetterId: string; jobId: string }[] = [];
     for (const id of ids) {
-      const jobId = await this.deps.db.tenant(call.tenantId, async (db) => {
-        const letter = await getDeadLetter(db, call.tenantId, id, { forUpdate: true });
-        if (letter?.status !== 'open') return null;
-        const job = await getJob(db, call.tenantId, letter.job_id);
-        if (!job) return null;
-        const newJobId = await this.deps.jobs.replayIn(db, call, job, priority);
-        await resolveDeadLetters(
-          db,
-          call.tenantId,
-          [{ id, status: 'replayed', replayedJobId: newJobId }],
-          call.actor,
-          call.correlationId,
-        );
-        return newJobId;
-      });
+      const jobId = await this.deps.db.tenant(call.tenantId, (db) =>
+        this.deps.jobs.replayDeadLetterIn(db, call, id, priority),
+      );
       if (jobId) replayed.push({ deadLetterId: id, jobId });
     }
     return replayed;

@@ -1,4 +1,7 @@
 import type { Database, Queryable } from '../adapters/postgres/database.ts';
+import { getDeadLetter } from '../adapters/postgres/sql/dead-letters/get-dead-letter.ts';
+import { getDeadLetterOfJob } from '../adapters/postgres/sql/dead-letters/get-dead-letter-of-job.ts';
+import { resolveDeadLetters } from '../adapters/postgres/sql/dead-letters/resolve-dead-letters.ts';
 import { cancelJobs } from '../adapters/postgres/sql/jobs/cancel-jobs.ts';
 import { getJob } from '../adapters/postgres/sql/jobs/get-job.ts';
 import type { JobRow } from '../adapters/postgres/sql/jobs/job-row.ts';
@@ -117,7 +120,16 @@ export class JobsService {
       await this.deps.db.tenant(call.tenantId, (db) => makeJobReady(db, call.tenantId, job.id, call.actor));
       return this.get(call, job.id);
     }
-    if (job.status === 'failed' || job.status === 'dead_lettered' || job.status === 'canceled') {
+    if (job.status === 'dead_lettered') {
+      const replayId = await this.deps.db.tenant(call.tenantId, async (db) => {
+        const letter = await getDeadLetterOfJob(db, call.tenantId, job.id);
+        if (letter?.status !== 'open')
+          throw new AppError('ILLEGAL_TRANSITION', `its dead letter is already ${letter?.status ?? 'gone'}`);
+        return this.replayDeadLetterIn(db, call, letter.id, REPLAY_PRIORITY);
+      });
+      return this.get(call, replayId!);
+    }
+    if (job.status === 'failed' || job.status === 'canceled') {
       const replayId = await this.deps.db.tenant(call.tenantId, (db) =>
         this.replayIn(db, call, job, REPLAY_PRIORITY),
       );
@@ -161,6 +173,32 @@ export class JobsService {
       job.id,
     );
     return jobIds[0]!;
+  }
+
+  /**
+   * In the caller's transaction: locks an open dead letter, replays its job and marks it replayed, so a dead
+   * letter is replayed at most once however many replays race. Returns the new job id, or null when the
+   * dead letter is no longer open.
+   */
+  async replayDeadLetterIn(
+    db: Queryable,
+    call: CallContext,
+    deadLetterId: string,
+    priority: number,
+  ): Promise<string | null> {
+    const letter = await getDeadLetter(db, call.tenantId, deadLetterId, { forUpdate: true });
+    if (letter?.status !== 'open') return null;
+    const job = await getJob(db, call.tenantId, letter.job_id);
+    if (!job) return null;
+    const newJobId = await this.replayIn(db, call, job, priority);
+    await resolveDeadLetters(
+      db,
+      call.tenantId,
+      [{ id: deadLetterId, status: 'replayed', replayedJobId: newJobId }],
+      call.actor,
+      call.correlationId,
+    );
+    return newJobId;
   }
 
   async row(call: CallContext, id: string): Promise<JobRow> {

@@ -88,7 +88,13 @@ export class LeasingService {
    * Applies a batch of completions in one statement. Each item is accepted or refused (LEASE_LOST) on its
    * own; when none is accepted the whole call is a 409 so a single stale completion reads as an error.
    */
-  async complete(call: CallContext, completions: readonly Completion[]): Promise<CompletionResult[]> {
+  async complete(call: CallContext, batch: readonly Completion[]): Promise<CompletionResult[]> {
+    // Ids are compared as PostgreSQL returns them; a path id that is no UUID cannot be a live lease.
+    const completions = batch.map((c) => ({
+      ...c,
+      jobId: requireUuid('job', c.jobId),
+      leaseId: c.leaseId.toLowerCase(),
+    }));
     const seen = new Set<string>();
     for (const completion of completions) {
       if (seen.has(completion.jobId))

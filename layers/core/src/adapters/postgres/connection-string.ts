@@ -1,20 +1,24 @@
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Config } from '../../config.ts';
+import { readSecretString } from '../aws/secrets.ts';
+
+export interface DatabaseLogin {
+  username: string;
+  connectionString: string;
+}
 
 /**
- * DATABASE_URL when given (local runtime, tests); on AWS the RDS-generated secret's credentials joined
- * with the RDS Proxy endpoint, over TLS.
+ * On AWS: the RDS-generated secret's credentials joined with the RDS Proxy endpoint, over TLS (the
+ * functions and the migration custom resource both log in this way).
  */
-export async function resolveConnectionString(config: Config): Promise<string> {
-  if (config.DATABASE_URL) return config.DATABASE_URL;
+export async function readDatabaseLogin(config: Config): Promise<DatabaseLogin> {
   if (!config.DATABASE_SECRET_ARN || !config.DATABASE_PROXY_ENDPOINT) {
     throw new Error('configuration: set DATABASE_URL, or DATABASE_SECRET_ARN and DATABASE_PROXY_ENDPOINT');
   }
-  const secrets = new SecretsManagerClient({});
-  const { SecretString } = await secrets.send(
-    new GetSecretValueCommand({ SecretId: config.DATABASE_SECRET_ARN }),
-  );
-  const secret = JSON.parse(SecretString ?? '{}') as { username?: string; password?: string; port?: number };
+  const secret = JSON.parse(await readSecretString(config.DATABASE_SECRET_ARN)) as {
+    username?: string;
+    password?: string;
+    port?: number;
+  };
   if (!secret.username || !secret.password) throw new Error('database secret lacks username/password');
   const url = new URL(`postgres://${config.DATABASE_PROXY_ENDPOINT}`);
   url.username = encodeURIComponent(secret.username);
@@ -22,5 +26,11 @@ export async function resolveConnectionString(config: Config): Promise<string> {
   url.port = String(secret.port ?? 5432);
   url.pathname = `/${config.DATABASE_NAME}`;
   url.searchParams.set('sslmode', 'require');
-  return url.toString();
+  return { username: secret.username, connectionString: url.toString() };
+}
+
+/** DATABASE_URL when given (local runtime, tests); otherwise the AWS login above. */
+export async function resolveConnectionString(config: Config): Promise<string> {
+  if (config.DATABASE_URL) return config.DATABASE_URL;
+  return (await readDatabaseLogin(config)).connectionString;
 }
