@@ -27,6 +27,8 @@ export const FUNCTIONS = {
     description: 'worker bridge: lease, heartbeat, progress, complete',
   },
   deadletter: { entry: 'functions/deadletter/handler.ts', description: 'dead letters API' },
+  'pack-runs': { entry: 'functions/pack-runs/handler.ts', description: 'pack runs API' },
+  openapi: { entry: 'functions/openapi/handler.ts', description: 'the OpenAPI document' },
 } as const;
 export type FunctionName = keyof typeof FUNCTIONS;
 
@@ -43,6 +45,7 @@ export const HANDLERS: Record<string, string> = {
 export const ROUTES: readonly RouteDefinition[] = [
   { method: 'GET', path: '/healthz', fn: 'health', authenticated: false },
   { method: 'GET', path: '/readyz', fn: 'health', authenticated: false },
+  { method: 'GET', path: '/.well-known/openapi', fn: 'openapi', authenticated: false },
   { method: 'POST', path: '/api/v1/sources', fn: 'sources', authenticated: true },
   { method: 'GET', path: '/api/v1/sources', fn: 'sources', authenticated: true },
   { method: 'GET', path: '/api/v1/sources/{id}', fn: 'sources', authenticated: true },
@@ -72,4 +75,7 @@ export const ROUTES: readonly RouteDefinition[] = [
   { method: 'POST', path: '/api/v1/deadletter/{id}', fn: 'deadletter', authenticated: true },
   // POST /api/v1/deadletter:replay - a collection custom method, one literal segment
   { method: 'POST', path: '/api/v1/deadletter:replay', fn: 'deadletter', authenticated: true },
+  { method: 'POST', path: '/api/v1/pack-runs', fn: 'pack-runs', authenticated: true },
+  { method: 'GET', path: '/api/v1/pack-runs/{id}', fn: 'pack-runs', authenticated: true },
+  { method: 'GET', path: '/api/v1/pack-runs/{id}/logs', fn: 'pack-runs', authenticated: true },
 ];

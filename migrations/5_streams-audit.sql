@@ -1,9 +1,12 @@
 -- Streams and records: the event log (stream + outbox), the hash-chained audit log, idempotency keys,
 -- WebSocket connections (DESIGN §7, §8, §9).
 
--- seq comes from one identity, so it is unique and increasing in insertion order - but transactions commit
--- out of order. tx_id lets readers stop below the oldest still-running transaction
--- (pg_snapshot_xmin), so a resume after seq X never skips an event that commits later with a smaller seq.
+-- Stream order. seq comes from one identity, so it is unique and increases in insertion order - but
+-- transactions commit out of order, so a reader that resumed "after seq X" could miss an event that commits
+-- later with a smaller seq. The stream is therefore ordered by (tx_id, seq): readers only return events of
+-- transactions older than the oldest one still running (tx_id < pg_snapshot_xmin), and every transaction
+-- that can still commit has a tx_id at or above that horizon, so nothing can appear behind a reader's
+-- position. The position (tx_id, seq) is what clients resume from (SSE Last-Event-ID, WebSocket `since`).
 CREATE TABLE events (
   tenant_id       text        NOT NULL,
   seq             bigint      GENERATED ALWAYS AS IDENTITY,
@@ -18,9 +21,8 @@ CREATE TABLE events (
   idempotency_key text        NOT NULL,
   envelope        jsonb       NOT NULL,
   published_at    timestamptz,
-  -- Readers scan (tenant_id, seq) ranges and filter on tx_id; event ids are UUIDv7 minted once per event.
-  -- Few indexes on purpose: every transition writes an event.
-  PRIMARY KEY (tenant_id, seq)
+  -- Few indexes on purpose: every transition writes an event. The key is the stream order.
+  PRIMARY KEY (tenant_id, tx_id, seq)
 );
 -- Outbox: events not yet published to EventBridge.
 CREATE INDEX events_unpublished_idx ON events (seq) WHERE published_at IS NULL;

@@ -3,13 +3,17 @@ import {
   DiscardBody,
   ListDeadLettersQuery,
   operation,
+  operatorCall,
   ReplayFilterBody,
   ReplayOneBody,
   type TenantContext,
   tenantApi,
 } from '@jobengine/core';
 
-/** Dead letters: list, inspect, stats, replay (one or by filter, with dry run), discard. */
+/**
+ * Dead letters: list, inspect, stats, replay (one or by filter, with dry run), discard. Replays and discards
+ * record X-Stella-Operator-Reason / -Ticket on their events; discard also takes the reason in its body.
+ */
 export const handler = tenantApi({
   'GET /api/v1/deadletter': operation<TenantContext, never, typeof ListDeadLettersQuery>({
     scope: 'orch:read',
@@ -35,7 +39,7 @@ export const handler = tenantApi({
     body: ReplayOneBody,
     handle: async ({ ctx, body, params }) => ({
       status: 201,
-      body: await ctx.runtime.deadLetters.replay(callContext(ctx), params.id!, body.priority),
+      body: await ctx.runtime.deadLetters.replay(operatorCall(ctx), params.id!, body.priority),
     }),
   }),
   'POST /api/v1/deadletter:replay': operation<TenantContext, typeof ReplayFilterBody>({
@@ -43,15 +47,15 @@ export const handler = tenantApi({
     body: ReplayFilterBody,
     handle: async ({ ctx, body }) => ({
       status: 200,
-      body: await ctx.runtime.deadLetters.replayMatching(callContext(ctx), body),
+      body: await ctx.runtime.deadLetters.replayMatching(operatorCall(ctx), body),
     }),
   }),
   'POST /api/v1/deadletter/{id}:discard': operation<TenantContext, typeof DiscardBody>({
     scope: 'orch:operate',
     body: DiscardBody,
-    handle: async ({ ctx, params }) => ({
+    handle: async ({ ctx, body, params }) => ({
       status: 200,
-      body: await ctx.runtime.deadLetters.discard(callContext(ctx), params.id!),
+      body: await ctx.runtime.deadLetters.discard(operatorCall(ctx, { bodyReason: body.reason }), params.id!),
     }),
   }),
 });

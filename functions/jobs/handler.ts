@@ -5,13 +5,16 @@ import {
   JobHistoryQuery,
   ListJobsQuery,
   operation,
-  operatorReason,
+  operatorCall,
   PrioritizeBody,
   type TenantContext,
   tenantApi,
 } from '@jobengine/core';
 
-/** Jobs API: one-job submissions, reads, history, and cancel / retry / prioritize. */
+/**
+ * Jobs API: one-job submissions, reads, history, and cancel / retry / prioritize. The operator controls
+ * record X-Stella-Operator-Reason / -Ticket on their events; cancel also takes the reason in its body.
+ */
 export const handler = tenantApi({
   'POST /api/v1/jobs': operation<TenantContext, typeof CreateJobBody>({
     scope: 'orch:operate',
@@ -49,14 +52,14 @@ export const handler = tenantApi({
     body: CancelBody,
     handle: async ({ ctx, body, params }) => ({
       status: 200,
-      body: await ctx.runtime.jobs.cancel(callContext(ctx), params.id!, body.reason ?? operatorReason(ctx)),
+      body: await ctx.runtime.jobs.cancel(operatorCall(ctx, { bodyReason: body.reason }), params.id!),
     }),
   }),
   'POST /api/v1/jobs/{id}:retry': operation<TenantContext>({
     scope: 'orch:operate',
     handle: async ({ ctx, params }) => ({
       status: 200,
-      body: await ctx.runtime.jobs.retry(callContext(ctx), params.id!),
+      body: await ctx.runtime.jobs.retry(operatorCall(ctx), params.id!),
     }),
   }),
   'POST /api/v1/jobs/{id}:prioritize': operation<TenantContext, typeof PrioritizeBody>({
@@ -64,7 +67,7 @@ export const handler = tenantApi({
     body: PrioritizeBody,
     handle: async ({ ctx, body, params }) => ({
       status: 200,
-      body: await ctx.runtime.jobs.prioritize(callContext(ctx), params.id!, body.priority),
+      body: await ctx.runtime.jobs.prioritize(operatorCall(ctx), params.id!, body.priority),
     }),
   }),
 });

@@ -4,7 +4,7 @@ import {
   callContext,
   ListRunsQuery,
   operation,
-  operatorReason,
+  operatorCall,
   type TenantContext,
   tenantApi,
 } from '@jobengine/core';
@@ -43,12 +43,13 @@ export const handler = tenantApi({
       body: await ctx.runtime.runs.dag(callContext(ctx), params.id!),
     }),
   }),
+  // The reason comes from X-Stella-Operator-Reason or the body's `reason` (both: they must agree).
   'POST /api/v1/runs/{id}:cancel': operation<TenantContext, typeof CancelBody>({
     scope: 'orch:operate',
     body: CancelBody,
     handle: async ({ ctx, body, params }) => ({
       status: 200,
-      body: await ctx.runtime.runs.cancel(callContext(ctx), params.id!, body.reason ?? operatorReason(ctx)),
+      body: await ctx.runtime.runs.cancel(operatorCall(ctx, { bodyReason: body.reason }), params.id!),
     }),
   }),
 });

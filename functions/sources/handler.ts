@@ -4,12 +4,16 @@ import {
   callContext,
   ListSourcesQuery,
   operation,
+  operatorCall,
   type TenantContext,
   tenantApi,
   UpdateSourceBody,
 } from '@jobengine/core';
 
-/** Sources API (DESIGN §2, §8): parse and validate, call the service, map the result. */
+/**
+ * Sources API (DESIGN §2, §8): parse and validate, call the service, map the result. Changes record
+ * X-Stella-Operator-Reason / -Ticket on their `source.*` events.
+ */
 const call = callContext;
 
 const etag = (version: number) => ({ ETag: `"${version}"` });
@@ -28,7 +32,7 @@ export const handler = tenantApi({
     scope: 'orch:operate',
     body: CreateSourceBody,
     handle: async ({ ctx, body }) => {
-      const source = await ctx.runtime.sources.create(call(ctx), body);
+      const source = await ctx.runtime.sources.create(operatorCall(ctx), body);
       return {
         status: 201,
         body: source,
@@ -55,7 +59,12 @@ export const handler = tenantApi({
     scope: 'orch:operate',
     body: UpdateSourceBody,
     handle: async ({ ctx, body, params }) => {
-      const source = await ctx.runtime.sources.update(call(ctx), params.id!, body, ifMatchVersion(ctx));
+      const source = await ctx.runtime.sources.update(
+        operatorCall(ctx),
+        params.id!,
+        body,
+        ifMatchVersion(ctx),
+      );
       return { status: 200, body: source, headers: etag(source.version) };
     },
   }),

@@ -12,7 +12,7 @@ export interface RunningRuntime {
   url: string;
   wsUrl: string;
   process: ChildProcess;
-  /** Lines the runtime printed (structured JSON logs and the banner). */
+  /** The latest lines the runtime printed (structured JSON logs and the banner), bounded. */
   output: string[];
   /** Signs a token the runtime accepts; defaults: every scope, the given tenants, 1 h. */
   token(options?: {
@@ -33,9 +33,9 @@ export interface RunningRuntime {
 export async function startLocalRuntime(
   databaseUrl: string,
   env: Record<string, string> = {},
+  options: { privateJwk?: JWK } = {},
 ): Promise<RunningRuntime> {
-  const { privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
-  const privateJwk: JWK = { ...(await exportJWK(privateKey)), alg: 'EdDSA', kid: 'e2e' };
+  const privateJwk = options.privateJwk ?? (await generateSigningKey());
   const { d: _d, ...publicJwk } = privateJwk;
   const dataDir = await mkdtemp(join(tmpdir(), 'jobengine-e2e-'));
   const child = spawn(process.execPath, ['--import', 'tsx', 'local/main.ts'], {
@@ -58,6 +58,7 @@ export async function startLocalRuntime(
     for (const stream of [child.stdout!, child.stderr!]) {
       createInterface({ input: stream }).on('line', (line) => {
         output.push(line);
+        if (output.length > 2000) output.splice(0, output.length - 1000);
         const match = /"message":"JobEngine local runtime listening".*"url":"([^"]+)"/.exec(line);
         if (match?.[1]) {
           clearTimeout(timer);

@@ -29,6 +29,8 @@ const schema = z.object({
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(6_000_000),
   /** SQS `plan` queue; unset = the in-process queue the local runtime consumes. */
   PLAN_QUEUE_URL: z.string().url().optional(),
+  /** How long an `Idempotency-Key` and its kept response live (ADR 0006). */
+  IDEMPOTENCY_TTL_HOURS: z.coerce.number().int().min(1).max(720).default(24),
 });
 
 export type Config = z.infer<typeof schema>;

@@ -9,6 +9,7 @@ export { MIGRATIONS_DIR, migrateDatabase } from './adapters/postgres/migrate.ts'
 export { systemClock, uuidV7Ids } from './adapters/system.ts';
 export { DiscardBody, ListDeadLettersQuery, ReplayFilterBody, ReplayOneBody } from './api/dead-letters.ts';
 export { CreateJobBody, JobHistoryQuery, ListJobsQuery, PrioritizeBody } from './api/jobs.ts';
+export { CreatePackRunBody, ListPackRunLogsQuery } from './api/pack-runs.ts';
 export { CancelBody, CreateRunBody, ListRunsQuery } from './api/runs.ts';
 export { CreateSourceBody, ListSourcesQuery, Source, UpdateSourceBody } from './api/sources.ts';
 export { StreamFilter, WebSocketMessage } from './api/streams.ts';
@@ -19,6 +20,7 @@ export {
   LeaseRequestBody,
   ProgressBody,
 } from './api/worker.ts';
+export { authorizeRequest } from './auth/authorizer.ts';
 export {
   createTokenVerifier,
   grantsTenant,
@@ -38,13 +40,19 @@ export {
   type HttpResult,
   type Operation,
   operation,
-  operatorReason,
   publicApi,
   type RequestContext,
   type TenantContext,
   tenantApi,
 } from './http/api.ts';
+export { type DeprecationPolicy, deprecated, withDeprecation } from './http/deprecation.ts';
 export { errorResponse, jsonResponse } from './http/envelope.ts';
+export {
+  OPERATOR_NOTE_RULES,
+  type OperatorNoteRules,
+  operatorCall,
+  operatorNote,
+} from './http/operator.ts';
 export { pageQuery } from './http/pagination.ts';
 export {
   handleConnect,
@@ -57,5 +65,5 @@ export { logger } from './observability/logger.ts';
 export type { Clock, IdGenerator } from './ports/clock-and-ids.ts';
 export type { QueueMessage, QueuePort } from './ports/queue.ts';
 export { closeRuntime, getRuntime, type Runtime } from './runtime.ts';
-export type { CallContext } from './services/context.ts';
+export type { CallContext, OperatorNote } from './services/context.ts';
 export type { PlanMessage } from './services/runs.ts';

@@ -15,6 +15,7 @@ import { DeadLettersService } from './services/dead-letters.ts';
 import { JobsService } from './services/jobs.ts';
 import { LeasingService } from './services/leasing.ts';
 import { MaintenanceService } from './services/maintenance.ts';
+import { PackRunsService } from './services/pack-runs.ts';
 import { RunsService } from './services/runs.ts';
 import { SourcesService } from './services/sources.ts';
 
@@ -36,6 +37,7 @@ export interface Runtime {
   jobs: JobsService;
   leasing: LeasingService;
   deadLetters: DeadLettersService;
+  packRuns: PackRunsService;
   connections: ConnectionsService;
   maintenance: MaintenanceService;
 }
@@ -119,6 +121,7 @@ export function createServices(deps: ServiceDeps): Services {
     jobs,
     leasing: new LeasingService({ db }),
     deadLetters: new DeadLettersService({ db, cursors, jobs }),
+    packRuns: new PackRunsService({ db, clock, ids, cursors, runs }),
     connections: new ConnectionsService({ db, clock }),
     maintenance: new MaintenanceService({ db, clock, runs }),
   };

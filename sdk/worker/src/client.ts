@@ -56,7 +56,8 @@ const UNAVAILABLE = new Set([502, 503, 504]);
 
 /**
  * Typed client of the worker bridge. Every call is retried, with exponential backoff and full jitter, on
- * network failures, timeouts, 429 and 502/503/504 (never earlier than a `Retry-After`), and on nothing else.
+ * network failures, timeouts, 429, 502/503/504 and a 409 `CONFLICT` with `Retry-After` (an earlier try with
+ * the same key still in progress) - never earlier than a `Retry-After` - and on nothing else.
  * A retry repeats the call's `Idempotency-Key`, so the server can answer a retried call as it answered the
  * first one.
  */
@@ -238,6 +239,10 @@ function errorFromResponse(response: Response, text: string): JobEngineError {
   };
   const retryAfterMs = parseRetryAfter(headers.get('retry-after'), Date.now());
   if (status === 409 && init.code === 'LEASE_LOST') return new LeaseLostError(message, init);
+  // The same Idempotency-Key is still being processed by an earlier try: retry after the hint, same key.
+  if (status === 409 && init.code === 'CONFLICT' && retryAfterMs !== undefined) {
+    return new UnavailableError(message, { ...init, retryAfterMs });
+  }
   if (status === 400 || status === 422) return new ValidationError(message, init);
   if (status === 429)
     return new RateLimitedError(message, { ...init, retryAfterMs, rateLimit: rateLimit(headers) });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { digest, errorCode, jobType, timestamp, uuid } from './common.ts';
+import { LogLineInput, MAX_LOG_LINES_PER_CALL } from './pack-runs.ts';
 
 /** The worker bridge (DESIGN §4, §7): lease, heartbeat, progress, complete. */
 export const workerId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$/, 'a worker id');
@@ -56,6 +57,11 @@ export const ProgressBody = z.strictObject({
     })
     .default({}),
   artifacts: z.array(Artifact).max(100).default([]),
+  /**
+   * Log lines of a pack run, in order; accepted only from the job of a pack run (or a replay of it) and
+   * written under the same lease fence as the progress. The request body limit (1 MiB) also applies.
+   */
+  logs: z.array(LogLineInput).max(MAX_LOG_LINES_PER_CALL).default([]),
 });
 export type ProgressInput = z.output<typeof ProgressBody>;
 

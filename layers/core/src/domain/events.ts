@@ -1,3 +1,5 @@
+import type { EventType } from './event-types.ts';
+
 /**
  * The `orch.event.v1` envelope (DESIGN §9). `seq` is assigned by the event log when the row is written,
  * so it is absent here and merged in when events are read back.
@@ -18,7 +20,8 @@ export interface EventSubject {
     | 'schedule'
     | 'backfill'
     | 'dead_letter'
-    | 'incident';
+    | 'incident'
+    | 'pack_run';
   id: string;
   /** The subject object carried by the event (e.g. `source {id, name, ...}`). */
   data: Record<string, unknown>;
@@ -38,7 +41,7 @@ export interface OrchEvent {
 }
 
 export interface NewEvent {
-  eventType: string;
+  eventType: EventType;
   tenantId: string;
   projectId: string | null;
   correlationId: string | null;

@@ -8,6 +8,7 @@ import { logger } from '../observability/logger.ts';
 import { getRuntime, type Runtime } from '../runtime.ts';
 import type { CallContext } from '../services/context.ts';
 import { errorResponse, jsonResponse } from './envelope.ts';
+import { idempotencyKeyOf, idempotencyStore, idempotent, requestHash } from './idempotency.ts';
 import { lowerCaseHeaders, parseJsonBody, queryParameters, validate } from './request.ts';
 
 /** What every operation receives about the request it serves. */
@@ -33,16 +34,6 @@ export function callContext(ctx: TenantContext): CallContext {
     correlationId: ctx.correlationId,
     actor: { subject: ctx.principal.subject, scopes: [...ctx.principal.scopes].sort() },
   };
-}
-
-/** `X-Stella-Operator-Reason` (≤256 characters), recorded with operator mutations. */
-export function operatorReason(ctx: RequestContext): string | undefined {
-  const reason = ctx.headers['x-stella-operator-reason'];
-  if (reason === undefined) return undefined;
-  if (reason.length === 0 || reason.length > 256) {
-    throw new AppError('VALIDATION_FAILED', 'X-Stella-Operator-Reason must be 1 to 256 characters');
-  }
-  return reason;
 }
 
 export interface HttpResult {
@@ -85,7 +76,13 @@ export function operation<
 }
 
 /** Middlewares hand their results to the operation on the Lambda context, as middy middlewares do. */
-type ApiContext = Context & { request?: RequestContext; principal?: Principal; startedAt?: number };
+type ApiContext = Context & {
+  request?: RequestContext;
+  principal?: Principal;
+  startedAt?: number;
+  /** The response is the kept answer to an earlier request with the same Idempotency-Key. */
+  replayed?: boolean;
+};
 type ApiRequest = middy.Request<APIGatewayProxyEvent, APIGatewayProxyResult, Error, ApiContext>;
 type ApiMiddleware = MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult, Error, ApiContext>;
 
@@ -115,6 +112,7 @@ function logRequest(request: ApiRequest) {
     resource: request.event.resource,
     status,
     latencyMs: Math.round((performance.now() - (request.context.startedAt ?? 0)) * 10) / 10,
+    ...(request.context.replayed ? { replayed: true } : {}),
   };
   if (status >= 500) logger.error('request failed', { ...fields, error: request.error ?? undefined });
   else logger.info('request', fields);
@@ -163,7 +161,7 @@ function tenantContext(ctx: RequestContext, principal: Principal): TenantContext
 function resolve<Ctx>(
   operations: Record<string, Operation<Ctx>>,
   event: APIGatewayProxyEvent,
-): { op: Operation<Ctx>; params: Record<string, string> } {
+): { op: Operation<Ctx>; route: string; params: Record<string, string> } {
   const params: Record<string, string> = {};
   for (const [name, value] of Object.entries(event.pathParameters ?? {})) {
     if (typeof value === 'string') params[name] = value;
@@ -177,7 +175,7 @@ function resolve<Ctx>(
     params[lastParam] = id;
   }
   const op = operations[key];
-  if (op) return { op, params };
+  if (op) return { op, route: key, params };
   const allowed = Object.keys(operations)
     .filter((candidate) => candidate.slice(candidate.indexOf(' ') + 1) === key.slice(key.indexOf(' ') + 1))
     .map((candidate) => candidate.slice(0, candidate.indexOf(' ')));
@@ -213,7 +211,12 @@ export type ApiHandler = (event: APIGatewayProxyEvent, context: Context) => Prom
 
 /**
  * An authenticated, tenant-scoped REST function. The middleware order (the onion) lives here only:
- * requestContext, errorEnvelope, authentication; then tenant and scope checks, validation, the operation.
+ * requestContext, errorEnvelope, authentication; then tenant and scope checks, Idempotency-Key (POST),
+ * validation, the operation.
+ *
+ * Idempotency sits after the scope check, so only a caller allowed to run the operation sees its kept
+ * answer and credential errors are never kept; and before validation, so a replay answers what the first
+ * request was answered (not a re-validation against today's state) and an invalid body is kept as its 4xx.
  */
 export function tenantApi(operations: Record<string, Operation<TenantContext>>): ApiHandler {
   return middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, ApiContext>()
@@ -221,12 +224,27 @@ export function tenantApi(operations: Record<string, Operation<TenantContext>>):
     .use(errorEnvelope())
     .use(authentication())
     .handler(async (event, context) => {
-      const { op, params } = resolve(operations, event);
+      const { op, route, params } = resolve(operations, event);
       const ctx = tenantContext(context.request!, context.principal!);
       if (op.scope && !ctx.principal.scopes.has(op.scope)) {
         throw new AppError('FORBIDDEN', `this operation requires scope '${op.scope}'`);
       }
-      return invoke(op, ctx, event, params);
+      const key = event.httpMethod === 'POST' ? idempotencyKeyOf(ctx.headers) : undefined;
+      if (key === undefined) return invoke(op, ctx, event, params);
+      const { runtime } = ctx;
+      const { response, replayed } = await idempotent(
+        {
+          store: idempotencyStore(runtime.db),
+          clock: runtime.clock,
+          ttlHours: runtime.config.IDEMPOTENCY_TTL_HOURS,
+        },
+        { tenantId: ctx.tenantId, route, key },
+        requestHash({ method: event.httpMethod, route, params, event, projectId: ctx.projectId }),
+        ctx.requestId,
+        () => invoke(op, ctx, event, params),
+      );
+      context.replayed = replayed;
+      return response;
     }) as unknown as ApiHandler;
 }
 

@@ -7,7 +7,7 @@ import type { DeadLetter, ListDeadLettersInput, ReplayFilterInput } from '../api
 import type { CursorCodec } from '../domain/cursor.ts';
 import { AppError, NotFoundError } from '../domain/errors.ts';
 import { type Page, pageRequest, toPage } from '../http/pagination.ts';
-import type { CallContext } from './context.ts';
+import { type CallContext, noteOf } from './context.ts';
 import { idCursor, requireUuid } from './ids.ts';
 import { type JobsService, REPLAY_PRIORITY } from './jobs.ts';
 import { presentDeadLetter } from './presenters.ts';
@@ -132,6 +132,7 @@ export class DeadLettersService {
         [{ id: deadLetterId, status: 'discarded', replayedJobId: null }],
         call.actor,
         call.correlationId,
+        noteOf(call),
       );
     });
     if (resolved.length === 0) throw new AppError('CONFLICT', 'dead letter was resolved concurrently');

@@ -14,7 +14,7 @@ import type { CursorCodec } from '../domain/cursor.ts';
 import { AppError, NotFoundError } from '../domain/errors.ts';
 import { TERMINAL_JOB_STATES } from '../domain/state-machines.ts';
 import { type Page, pageRequest, toPage } from '../http/pagination.ts';
-import type { CallContext } from './context.ts';
+import { type CallContext, noteOf } from './context.ts';
 import { idCursor, requireUuid } from './ids.ts';
 import { presentHistory, presentJob } from './presenters.ts';
 import type { RunsService } from './runs.ts';
@@ -93,8 +93,11 @@ export class JobsService {
     return toPage(this.deps.cursors, scope, rows, page.limit, (r) => [Number(r.id)], presentHistory);
   }
 
-  /** Cancels the job and its not-yet-started descendants; a held lease is voided (LEASE_LOST). */
-  async cancel(call: CallContext, id: string, reason: string | undefined): Promise<Job> {
+  /**
+   * Cancels the job and its not-yet-started descendants; a held lease is voided (LEASE_LOST). The reason is
+   * the given one, else the operator's (`call.note`); the operator's ticket lands on the events.
+   */
+  async cancel(call: CallContext, id: string, reason?: string): Promise<Job> {
     const job = await this.row(call, id);
     if (TERMINAL_JOB_STATES.has(job.status))
       throw new AppError('ILLEGAL_TRANSITION', `job is already ${job.status}`);
@@ -103,7 +106,8 @@ export class JobsService {
         tenantId: call.tenantId,
         jobIds: [job.id],
         runId: null,
-        reason: reason ?? 'canceled_by_operator',
+        reason: reason ?? noteOf(call).reason ?? 'canceled_by_operator',
+        ticket: noteOf(call).ticket,
         actor: call.actor,
       }),
     );
@@ -117,7 +121,9 @@ export class JobsService {
   async retry(call: CallContext, id: string): Promise<Job> {
     const job = await this.row(call, id);
     if (job.status === 'queued') {
-      await this.deps.db.tenant(call.tenantId, (db) => makeJobReady(db, call.tenantId, job.id, call.actor));
+      await this.deps.db.tenant(call.tenantId, (db) =>
+        makeJobReady(db, call.tenantId, job.id, call.actor, noteOf(call)),
+      );
       return this.get(call, job.id);
     }
     if (job.status === 'dead_lettered') {
@@ -141,7 +147,7 @@ export class JobsService {
   async prioritize(call: CallContext, id: string, priority: number): Promise<Job> {
     const job = await this.row(call, id);
     const changed = await this.deps.db.tenant(call.tenantId, (db) =>
-      prioritizeJob(db, call.tenantId, job.id, priority, call.actor),
+      prioritizeJob(db, call.tenantId, job.id, priority, call.actor, noteOf(call)),
     );
     if (!changed) throw new AppError('ILLEGAL_TRANSITION', `a ${job.status} job cannot be reprioritized`);
     return this.get(call, job.id);
@@ -197,6 +203,7 @@ export class JobsService {
       [{ id: deadLetterId, status: 'replayed', replayedJobId: newJobId }],
       call.actor,
       call.correlationId,
+      noteOf(call),
     );
     return newJobId;
   }

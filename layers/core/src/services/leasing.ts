@@ -1,5 +1,6 @@
 import type { Database } from '../adapters/postgres/database.ts';
 import type { JobRow } from '../adapters/postgres/sql/jobs/job-row.ts';
+import { lockPackRunOfJob } from '../adapters/postgres/sql/pack-runs/lock-pack-run-of-job.ts';
 import {
   COMPLETE_JOBS,
   type CompletedJob,
@@ -68,18 +69,34 @@ export class LeasingService {
     return { leaseId: id, jobId: row.id, leaseUntil: row.lease_until.toISOString() };
   }
 
-  async progress(call: CallContext, jobId: string, input: ProgressInput) {
+  /**
+   * Progress, artifacts and pack-run log lines under the lease, written by one statement. Log lines are
+   * accepted only from a pack run's job or a replay of it (a 400 otherwise, and nothing is written); a call
+   * with lines first locks the pack run, which is what keeps `seq` consecutive (report-progress.ts).
+   */
+  async progress(
+    call: CallContext,
+    jobId: string,
+    input: Omit<ProgressInput, 'logs'> & Partial<Pick<ProgressInput, 'logs'>>,
+  ) {
     const id = requireUuid('job', jobId);
-    const row = await this.deps.db.tenant(call.tenantId, (db) =>
-      reportProgress(db, {
+    const logs = input.logs ?? [];
+    const row = await this.deps.db.tenant(call.tenantId, async (db) => {
+      if (logs.length > 0) await lockPackRunOfJob(db, call.tenantId, id);
+      const reported = await reportProgress(db, {
         tenantId: call.tenantId,
         jobId: id,
         leaseId: input.leaseId,
         progress: input.progress,
         artifacts: input.artifacts,
+        logs,
         actor: call.actor,
-      }),
-    );
+      });
+      if (reported && logs.length > 0 && reported.pack_run_id === null) {
+        throw new AppError('VALIDATION_FAILED', 'log lines are accepted only from the job of a pack run');
+      }
+      return reported;
+    });
     if (!row) throw leaseLost('progress refused');
     return { jobId: id, status: row.status };
   }

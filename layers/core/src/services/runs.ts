@@ -18,7 +18,7 @@ import { type Page, pageRequest, toPage } from '../http/pagination.ts';
 import { logger } from '../observability/logger.ts';
 import type { Clock, IdGenerator } from '../ports/clock-and-ids.ts';
 import type { QueuePort } from '../ports/queue.ts';
-import type { CallContext } from './context.ts';
+import { type CallContext, noteOf } from './context.ts';
 import { idCursor, requireUuid } from './ids.ts';
 import { presentRun } from './presenters.ts';
 
@@ -136,8 +136,11 @@ export class RunsService {
     });
   }
 
-  /** Cancels every unfinished job of the run (voiding held leases) and the run itself. */
-  async cancel(call: CallContext, id: string, reason: string | undefined): Promise<Run> {
+  /**
+   * Cancels every unfinished job of the run (voiding held leases) and the run itself. The reason is the
+   * given one, else the operator's (`call.note`); the operator's ticket lands on the events.
+   */
+  async cancel(call: CallContext, id: string, reason?: string): Promise<Run> {
     const runId = requireUuid('run', id);
     return this.deps.db.tenant(call.tenantId, async (db) => {
       const run = await getRun(db, call.tenantId, runId);
@@ -149,7 +152,8 @@ export class RunsService {
         tenantId: call.tenantId,
         jobIds: [],
         runId,
-        reason: reason ?? 'canceled_by_operator',
+        reason: reason ?? noteOf(call).reason ?? 'canceled_by_operator',
+        ticket: noteOf(call).ticket,
         actor: call.actor,
       });
       return presentRun((await getRun(db, call.tenantId, runId))!);

@@ -12,7 +12,7 @@ import { AppError, NotFoundError } from '../domain/errors.ts';
 import { buildEvent } from '../domain/events.ts';
 import { type Page, pageRequest, toPage } from '../http/pagination.ts';
 import type { Clock, IdGenerator } from '../ports/clock-and-ids.ts';
-import type { CallContext } from './context.ts';
+import { type CallContext, noteOf } from './context.ts';
 import { idCursor, requireUuid } from './ids.ts';
 
 export interface SourcesDeps {
@@ -128,8 +128,15 @@ export class SourcesService {
     }
   }
 
-  private emit(db: Queryable, call: CallContext, eventType: string, row: SourceRow, now: Date) {
-    const source = presentSource(row);
+  /** A `source.*` event: the source as it now is, with the operator's reason and ticket. */
+  private emit(
+    db: Queryable,
+    call: CallContext,
+    eventType: 'source.created' | 'source.updated',
+    row: SourceRow,
+    now: Date,
+  ) {
+    const source = { ...presentSource(row), ...noteOf(call) };
     return insertEvents(db, [
       buildEvent(
         {

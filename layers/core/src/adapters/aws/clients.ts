@@ -1,3 +1,4 @@
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SQSClient } from '@aws-sdk/client-sqs';
 
 /**
@@ -21,4 +22,11 @@ let sqs: SQSClient | undefined;
 export function sqsClient(): SQSClient {
   sqs ??= new SQSClient({ region: awsRegion() });
   return sqs;
+}
+
+let eventBridge: EventBridgeClient | undefined;
+
+export function eventBridgeClient(): EventBridgeClient {
+  eventBridge ??= new EventBridgeClient({ region: awsRegion() });
+  return eventBridge;
 }

@@ -88,10 +88,8 @@ export class Database {
     values: unknown[],
   ): Promise<R[]> {
     if (!TENANT_ID_PATTERN.test(tenantId)) throw new AppError('VALIDATION_FAILED', 'invalid tenant id');
-    return this.withRetry(async () => {
-      const client = await this.checkout();
-      let broken: Error | undefined;
-      try {
+    return this.withRetry(() =>
+      this.withClient(async (client) => {
         // A generic plan skips re-planning these large CTEs on every call (their cost barely depends on the
         // parameter values).
         const begin = client.query(
@@ -105,18 +103,38 @@ export class Database {
           if (outcome.status === 'rejected') throw outcome.reason;
         }
         return (ran as PromiseFulfilledResult<pg.QueryResult<R>>).value.rows;
-      } catch (error) {
-        const mapped = mapDatabaseError(error);
-        if (mapped instanceof DatabaseUnavailableError) broken = error as Error;
-        else
-          await client.query('ROLLBACK').catch((rollbackError: Error) => {
-            broken = rollbackError;
-          });
-        throw mapped;
-      } finally {
-        client.release(broken);
+      }),
+    );
+  }
+
+  /**
+   * Checks a client out for one transaction. A client in use can lose its connection (PostgreSQL restart,
+   * failover): pg then emits 'error' on it, which must be listened to or the process dies. On any error
+   * the transaction is rolled back if the connection still works, and a broken client is destroyed
+   * instead of returned to the pool. Connection-level failures surface as DATABASE_UNAVAILABLE.
+   */
+  private async withClient<T>(use: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.checkout();
+    let broken: Error | undefined;
+    const onError = (error: Error) => {
+      broken = error;
+    };
+    client.on('error', onError);
+    try {
+      return await use(client);
+    } catch (error) {
+      const mapped = mapDatabaseError(error);
+      if (mapped instanceof DatabaseUnavailableError) broken ??= error as Error;
+      if (!broken) {
+        await client.query('ROLLBACK').catch((rollbackError: Error) => {
+          broken = rollbackError;
+        });
       }
-    });
+      throw mapped;
+    } finally {
+      client.off('error', onError);
+      client.release(broken);
+    }
   }
 
   private async checkout(): Promise<pg.PoolClient> {
@@ -157,25 +175,14 @@ export class Database {
     tenantId: string | null,
     work: (db: Queryable) => Promise<T>,
   ): Promise<T> {
-    return this.withRetry(async () => {
-      const client = await this.checkout();
-      let broken: Error | undefined;
-      try {
+    return this.withRetry(() =>
+      this.withClient(async (client) => {
         await client.query(this.beginSql(client, role, tenantId));
         const result = await work(client);
         await client.query('COMMIT');
         return result;
-      } catch (error) {
-        await client.query('ROLLBACK').catch((rollbackError: Error) => {
-          broken = rollbackError;
-        });
-        const mapped = mapDatabaseError(error);
-        if (mapped instanceof DatabaseUnavailableError) broken ??= error as Error;
-        throw mapped;
-      } finally {
-        client.release(broken);
-      }
-    });
+      }),
+    );
   }
 }
 

@@ -8,7 +8,8 @@ export interface Resolution {
 
 /**
  * Marks open dead letters replayed (with the new job) or discarded, with a `dead_letter.<status>` event
- * each. Only open ones change: a second replay of the same dead letter matches nothing.
+ * each carrying the operator's reason and ticket. Only open ones change: a second replay of the same dead
+ * letter matches nothing.
  */
 export async function resolveDeadLetters(
   db: Queryable,
@@ -16,6 +17,7 @@ export async function resolveDeadLetters(
   resolutions: readonly Resolution[],
   actor: { subject: string; scopes: readonly string[] },
   correlationId: string,
+  note: { reason: string | null; ticket: string | null },
 ): Promise<string[]> {
   const result = await db.query<{ id: string }>(
     `WITH input AS (
@@ -37,10 +39,11 @@ export async function resolveDeadLetters(
                                      format('orch-dead_letter.%s-%s', r.status, r.id), NULL, $4, $3::jsonb,
                                      jsonb_build_object('id', r.id, 'jobId', r.job_id, 'jobType', r.job_type,
                                        'errorCode', r.error_code, 'status', r.status,
-                                       'replayedJobId', r.replayed_job_id)) e
+                                       'replayedJobId', r.replayed_job_id, 'reason', $5::text,
+                                       'ticket', $6::text)) e
      )
      SELECT id FROM resolved`,
-    [tenantId, JSON.stringify(resolutions), JSON.stringify(actor), correlationId],
+    [tenantId, JSON.stringify(resolutions), JSON.stringify(actor), correlationId, note.reason, note.ticket],
   );
   return result.rows.map((row) => row.id);
 }

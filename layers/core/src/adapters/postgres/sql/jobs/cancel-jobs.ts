@@ -7,13 +7,16 @@ export interface CancelJobsParams {
   /** Cancel this whole run: all its non-terminal jobs, and the run itself even while planning. */
   runId: string | null;
   reason: string;
+  /** The operator's ticket (X-Stella-Operator-Ticket), recorded on every event the cancel writes. */
+  ticket?: string | null;
   actor: { subject: string; scopes: readonly string[] };
 }
 
 /**
  * Operator cancel of jobs or a run, in one statement: the targets and their not-yet-started descendants
  * (`upstream_failed`) are locked in id order and canceled, run counters and status follow
- * (jobengine_derive_run_status; a canceled run stays canceled), with history and events.
+ * (jobengine_derive_run_status; a canceled run stays canceled), with history and events. Every event's
+ * data carries the operator's `ticket` (null when none); `reason` is already part of it.
  */
 export async function cancelJobs(
   db: Queryable,
@@ -89,21 +92,26 @@ export async function cancelJobs(
      event_rows AS (
        INSERT INTO events (tenant_id, event_id, event_type, occurred_at, project_id, correlation_id, subject_kind,
                            subject_id, idempotency_key, envelope)
-       SELECT e.* FROM canceled c,
-         LATERAL jobengine_job_event($1, 'canceled', c.id, c.type, c.run_id, c.attempt, c.old_lease_id, c.reason,
-                                     c.payload_digest, c.project_id, c.correlation_id, $5::jsonb) e
-       UNION ALL
-       SELECT e.* FROM runs_updated u,
-         LATERAL jobengine_event_row($1, 'run.' || u.status, 'run', u.id::text, format('orch-run.%s-%s', u.status, u.id),
-                                     u.project_id, u.correlation_id, $5::jsonb,
-                                     jsonb_build_object('id', u.id, 'status', u.status, 'reason', $4::text, 'jobs',
-                                       jsonb_build_object('total', u.job_count, 'succeeded', u.jobs_succeeded,
-                                                          'failed', u.jobs_failed, 'canceled', u.canceled_count))) e
-        WHERE u.status <> u.old_status
+       SELECT e.tenant_id, e.event_id, e.event_type, e.occurred_at, e.project_id, e.correlation_id, e.subject_kind,
+              e.subject_id, e.idempotency_key,
+              jsonb_set(e.envelope, '{subject,data,ticket}', coalesce(to_jsonb($6::text), 'null'::jsonb))
+         FROM (
+           SELECT e.* FROM canceled c,
+             LATERAL jobengine_job_event($1, 'canceled', c.id, c.type, c.run_id, c.attempt, c.old_lease_id, c.reason,
+                                         c.payload_digest, c.project_id, c.correlation_id, $5::jsonb) e
+           UNION ALL
+           SELECT e.* FROM runs_updated u,
+             LATERAL jobengine_event_row($1, 'run.' || u.status, 'run', u.id::text, format('orch-run.%s-%s', u.status, u.id),
+                                         u.project_id, u.correlation_id, $5::jsonb,
+                                         jsonb_build_object('id', u.id, 'status', u.status, 'reason', $4::text, 'jobs',
+                                           jsonb_build_object('total', u.job_count, 'succeeded', u.jobs_succeeded,
+                                                              'failed', u.jobs_failed, 'canceled', u.canceled_count))) e
+            WHERE u.status <> u.old_status
+         ) e
      )
      SELECT (SELECT count(*)::int FROM canceled) AS canceled,
             (SELECT status FROM runs_updated WHERE id = $3) AS run_status`,
-    [p.tenantId, p.jobIds, p.runId, p.reason, JSON.stringify(p.actor)],
+    [p.tenantId, p.jobIds, p.runId, p.reason, JSON.stringify(p.actor), p.ticket ?? null],
   );
   const row = result.rows[0];
   return { canceled: row?.canceled ?? 0, runStatus: row?.run_status ?? null };

@@ -1,14 +1,15 @@
 import type { Queryable } from '../../database.ts';
 
 /**
- * Retry now: a queued job waiting out its backoff becomes ready immediately (`job.retry_requested`).
- * Returns null when the job is not queued.
+ * Retry now: a queued job waiting out its backoff becomes ready immediately (`job.retry_requested`, with
+ * the operator's reason and ticket). Returns null when the job is not queued.
  */
 export async function makeJobReady(
   db: Queryable,
   tenantId: string,
   jobId: string,
   actor: { subject: string; scopes: readonly string[] },
+  note: { reason: string | null; ticket: string | null },
 ): Promise<{ id: string } | null> {
   const result = await db.query<{ id: string }>(
     `WITH updated AS (
@@ -24,10 +25,11 @@ export async function makeJobReady(
                                      format('orch-job.retry_requested-%s-%s', u.id, u.attempt), u.project_id,
                                      u.correlation_id, $3::jsonb,
                                      jsonb_build_object('id', u.id, 'type', u.type, 'runId', u.run_id,
-                                       'attempt', u.attempt, 'status', u.status)) e
+                                       'attempt', u.attempt, 'status', u.status,
+                                       'reason', $4::text, 'ticket', $5::text)) e
      )
      SELECT id FROM updated`,
-    [tenantId, jobId, JSON.stringify(actor)],
+    [tenantId, jobId, JSON.stringify(actor), note.reason, note.ticket],
   );
   return result.rows[0] ?? null;
 }

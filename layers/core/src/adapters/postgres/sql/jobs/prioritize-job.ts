@@ -1,12 +1,16 @@
 import type { Queryable } from '../../database.ts';
 
-/** Sets a non-terminal job's priority, with a `job.prioritized` event; null if not found or terminal. */
+/**
+ * Sets a non-terminal job's priority, with a `job.prioritized` event carrying the operator's reason and
+ * ticket; null if not found or terminal.
+ */
 export async function prioritizeJob(
   db: Queryable,
   tenantId: string,
   jobId: string,
   priority: number,
   actor: { subject: string; scopes: readonly string[] },
+  note: { reason: string | null; ticket: string | null },
 ): Promise<{ previous: number } | null> {
   const result = await db.query<{ previous: number }>(
     `WITH current AS (
@@ -27,10 +31,11 @@ export async function prioritizeJob(
                                      format('orch-job.prioritized-%s-%s-%s', u.id, u.attempt, u.priority),
                                      u.project_id, u.correlation_id, $4::jsonb,
                                      jsonb_build_object('id', u.id, 'type', u.type, 'runId', u.run_id,
-                                       'status', u.status, 'priority', u.priority, 'previousPriority', u.previous)) e
+                                       'status', u.status, 'priority', u.priority, 'previousPriority', u.previous,
+                                       'reason', $5::text, 'ticket', $6::text)) e
      )
      SELECT previous FROM updated`,
-    [tenantId, jobId, priority, JSON.stringify(actor)],
+    [tenantId, jobId, priority, JSON.stringify(actor), note.reason, note.ticket],
   );
   return result.rows[0] ?? null;
 }

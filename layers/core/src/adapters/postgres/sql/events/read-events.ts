@@ -1,0 +1,79 @@
+import type { Queryable } from '../../database.ts';
+
+/** A position in a tenant's event stream: (transaction id, seq). Opaque to clients as `<tx>.<seq>`. */
+export interface StreamPosition {
+  tx: string;
+  seq: string;
+}
+
+export interface StreamEvent {
+  position: StreamPosition;
+  envelope: Record<string, unknown>;
+}
+
+export interface EventFilter {
+  runId?: string | undefined;
+  jobId?: string | undefined;
+  jobType?: string | undefined;
+  sourceId?: string | undefined;
+  eventTypes?: readonly string[] | undefined;
+}
+
+/**
+ * Reads a tenant's committed events after `after`, in stream order (tx_id, seq), up to `limit`. Only
+ * transactions older than the oldest still running are read, so a later call from the returned position
+ * can never miss an event that commits afterwards (see migrations/5_streams-audit.sql). Filters apply to
+ * the envelope; positions still advance past filtered-out events (the caller gets `scanned`).
+ */
+export async function readEvents(
+  db: Queryable,
+  tenantId: string,
+  after: StreamPosition | null,
+  filter: EventFilter,
+  limit: number,
+): Promise<{ events: StreamEvent[]; last: StreamPosition | null }> {
+  const result = await db.query<{ tx: string; seq: string; envelope: Record<string, unknown>; matches: boolean }>(
+    `SELECT tx_id::text AS tx, seq::text AS seq, envelope,
+            ($5::uuid IS NULL OR envelope->'subject'->'data'->>'runId' = $5::text OR
+               (subject_kind = 'run' AND subject_id = $5::text))
+        AND ($6::uuid IS NULL OR (subject_kind = 'job' AND subject_id = $6::text))
+        AND ($7::text IS NULL OR envelope->'subject'->'data'->>'type' = $7)
+        AND ($8::uuid IS NULL OR envelope->'subject'->'data'->>'sourceId' = $8::text OR
+               (subject_kind = 'source' AND subject_id = $8::text))
+        AND ($9::text[] IS NULL OR event_type = ANY($9)) AS matches
+       FROM events
+      WHERE tenant_id = $1
+        AND ($2::xid8 IS NULL OR (tx_id, seq) > ($2::xid8, $3::bigint))
+        AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
+      ORDER BY tx_id, seq
+      LIMIT $4`,
+    [
+      tenantId,
+      after?.tx ?? null,
+      after?.seq ?? null,
+      limit,
+      filter.runId ?? null,
+      filter.jobId ?? null,
+      filter.jobType ?? null,
+      filter.sourceId ?? null,
+      filter.eventTypes && filter.eventTypes.length > 0 ? [...filter.eventTypes] : null,
+    ],
+  );
+  const lastRow = result.rows.at(-1);
+  return {
+    events: result.rows
+      .filter((row) => row.matches)
+      .map((row) => ({ position: { tx: row.tx, seq: row.seq }, envelope: { ...row.envelope, seq: Number(row.seq) } })),
+    last: lastRow ? { tx: lastRow.tx, seq: lastRow.seq } : after,
+  };
+}
+
+/** `<tx>.<seq>` ⇄ position; anything else is not a position. */
+export function formatPosition(position: StreamPosition): string {
+  return `${position.tx}.${position.seq}`;
+}
+
+export function parsePosition(text: string): StreamPosition | null {
+  const match = /^(\d{1,20})\.(\d{1,19})$/.exec(text);
+  return match ? { tx: match[1]!, seq: match[2]! } : null;
+}
