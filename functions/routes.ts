@@ -29,6 +29,12 @@ export const FUNCTIONS = {
   deadletter: { entry: 'functions/deadletter/handler.ts', description: 'dead letters API' },
   'pack-runs': { entry: 'functions/pack-runs/handler.ts', description: 'pack runs API' },
   openapi: { entry: 'functions/openapi/handler.ts', description: 'the OpenAPI document' },
+  streams: {
+    entry: 'functions/streams/handler.ts',
+    description: 'event stream: Server-Sent Events, events by position',
+    // Lambda response streaming: the REST integration streams (infra/lib/rest-api.ts), locally the gateway
+    streaming: true,
+  },
 } as const;
 export type FunctionName = keyof typeof FUNCTIONS;
 
@@ -40,6 +46,8 @@ export const HANDLERS: Record<string, string> = {
   'ws-default': 'functions/ws/default.ts',
   tick: 'functions/tick/handler.ts',
   planner: 'functions/planner/handler.ts',
+  broadcaster: 'functions/broadcaster/handler.ts',
+  authorizer: 'functions/authorizer/handler.ts',
 };
 
 export const ROUTES: readonly RouteDefinition[] = [
@@ -78,4 +86,7 @@ export const ROUTES: readonly RouteDefinition[] = [
   { method: 'POST', path: '/api/v1/pack-runs', fn: 'pack-runs', authenticated: true },
   { method: 'GET', path: '/api/v1/pack-runs/{id}', fn: 'pack-runs', authenticated: true },
   { method: 'GET', path: '/api/v1/pack-runs/{id}/logs', fn: 'pack-runs', authenticated: true },
+  // Server-Sent Events (a streaming response), and one event by position
+  { method: 'GET', path: '/api/v1/streams/events', fn: 'streams', authenticated: true },
+  { method: 'GET', path: '/api/v1/streams/events/{position}', fn: 'streams', authenticated: true },
 ];

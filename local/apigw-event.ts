@@ -49,9 +49,14 @@ export function matchRoute(method: string, path: string): { match: RouteMatch | 
   const best = candidates.find((c) => c.route.method === method);
   if (!best) return { match: null, allowed: [...new Set(candidates.map((c) => c.route.method))] };
   const pathParameters: Record<string, string> = {};
-  best.route.params.forEach((name, i) => {
-    pathParameters[name] = decodeURIComponent(best.m[i + 1] ?? '');
-  });
+  for (const [i, name] of best.route.params.entries()) {
+    try {
+      pathParameters[name] = decodeURIComponent(best.m[i + 1] ?? '');
+    } catch {
+      // Malformed percent-encoding names no resource, as API Gateway answers.
+      return { match: null, allowed: [] };
+    }
+  }
   return {
     match: { route: best.route, pathParameters: best.route.params.length ? pathParameters : null },
     allowed: [],
@@ -64,16 +69,17 @@ export function buildRestEvent(
   body: Buffer,
   match: RouteMatch,
 ): APIGatewayProxyEvent {
-  const headers: Record<string, string> = {};
-  const multiValueHeaders: Record<string, string[]> = {};
+  // Null-prototype maps: a header or parameter named `constructor` or `__proto__` is just a name.
+  const headers: Record<string, string> = Object.create(null);
+  const multiValueHeaders: Record<string, string[]> = Object.create(null);
   for (let i = 0; i < request.rawHeaders.length; i += 2) {
     const name = request.rawHeaders[i]!;
     const value = request.rawHeaders[i + 1]!;
     headers[name] = value;
     multiValueHeaders[name] = [...(multiValueHeaders[name] ?? []), value];
   }
-  const query: Record<string, string> = {};
-  const multiQuery: Record<string, string[]> = {};
+  const query: Record<string, string> = Object.create(null);
+  const multiQuery: Record<string, string[]> = Object.create(null);
   for (const [name, value] of url.searchParams) {
     query[name] = value;
     multiQuery[name] = [...(multiQuery[name] ?? []), value];

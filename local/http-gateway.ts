@@ -1,7 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { AppError, errorResponse, logger } from '@jobengine/core';
+import { AppError, errorResponse, isStreamingHandler, logger, type StreamingHandler } from '@jobengine/core';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { buildRestEvent, lambdaContext, loadHandler, matchRoute, type RestHandler } from './apigw-event.ts';
+import { LocalResponseStream } from './streaming-response.ts';
+
+/** A streaming integration (responseTransferMode STREAM) may run up to 15 minutes, the Lambda maximum. */
+const STREAMING_TIMEOUT_MS = 15 * 60 * 1000;
 
 /** API Gateway REST refuses payloads over 10 MB before any function runs; so do we. */
 export const GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -11,17 +15,20 @@ export const GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024;
  * and invokes the function that serves the route with an API Gateway event.
  */
 export function createRestGateway() {
-  const handlers = new Map<string, Promise<RestHandler>>();
+  const handlers = new Map<string, Promise<RestHandler | StreamingHandler>>();
   const handlerFor = (fn: string) => {
     let handler = handlers.get(fn);
     if (!handler) {
-      handler = loadHandler<RestHandler>(fn);
+      handler = loadHandler<RestHandler | StreamingHandler>(fn);
       handlers.set(fn, handler);
     }
     return handler;
   };
 
-  return async function serveRest(
+  /** Open streaming responses: ended when the runtime stops, as they would otherwise hold it open. */
+  const streams = new Set<LocalResponseStream>();
+
+  const serveRest = async function serveRest(
     request: IncomingMessage,
     response: ServerResponse,
     url: URL,
@@ -41,13 +48,35 @@ export function createRestGateway() {
       const body = await readBody(request, GATEWAY_MAX_BODY_BYTES);
       const event = buildRestEvent(request, url, body, match);
       const handler = await handlerFor(match.route.fn);
-      result = await handler(event, lambdaContext(`jobengine-${match.route.fn}`));
+      if (isStreamingHandler(handler)) {
+        // As API Gateway with a streaming Lambda integration: the function writes the response itself.
+        const stream = new LocalResponseStream(response);
+        streams.add(stream);
+        try {
+          await handler(event, stream, lambdaContext(`jobengine-${match.route.fn}`, STREAMING_TIMEOUT_MS));
+        } finally {
+          streams.delete(stream);
+        }
+        if (!stream.destroyed && !stream.writableEnded) stream.end();
+        return;
+      }
+      result = await (handler as RestHandler)(event, lambdaContext(`jobengine-${match.route.fn}`));
     } catch (error) {
       if (!(error instanceof AppError)) logger.error('local gateway failure', { error: error as Error });
       result = errorResponse(error, 'local-gateway');
     }
+    if (response.headersSent) {
+      response.destroy();
+      return;
+    }
     writeResult(response, result);
   };
+  return Object.assign(serveRest, {
+    /** Ends every open streaming response (the clients see the stream close and may reconnect). */
+    closeStreams() {
+      for (const stream of streams) stream.destroy();
+    },
+  });
 }
 
 export function writeResult(response: ServerResponse, result: APIGatewayProxyResult): void {

@@ -85,6 +85,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     server.listen(options.port, options.host, () => done());
   });
   const { port } = server.address() as AddressInfo;
+  // The broadcaster posts to this runtime's own /@connections with the real management API client,
+  // which signs its requests: any credentials do locally.
+  const reachableHost = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host;
+  process.env.WS_MANAGEMENT_ENDPOINT ??= `http://${reachableHost}:${port}`;
+  if (!process.env.AWS_ACCESS_KEY_ID && !process.env.AWS_PROFILE) {
+    process.env.AWS_ACCESS_KEY_ID = 'local';
+    process.env.AWS_SECRET_ACCESS_KEY = 'local';
+  }
 
   const runtime = await getRuntime();
   const planner = consumeQueue(
@@ -92,6 +100,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     'plan',
     await loadHandler<Parameters<typeof consumeQueue>[2]>('functions/planner/handler.ts'),
   );
+  const broadcaster = consumeQueue(
+    runtime.fanoutQueue,
+    'fanout',
+    await loadHandler<Parameters<typeof consumeQueue>[2]>('functions/broadcaster/handler.ts'),
+  );
+
+  // Outbound events (EVENT_BUS_NAME set): on AWS only the minute tick publishes; locally a fast loop too.
+  const publishing = runtime.publisher?.start(runtime.config.PUBLISH_INTERVAL_MS);
 
   const tick =
     await loadHandler<(event: ScheduledEvent, context: unknown) => Promise<unknown>>(
@@ -110,12 +126,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     stopping ??= (async () => {
       clearInterval(timer);
       ws.close();
-      await planner.stop();
+      rest.closeStreams();
+      await Promise.all([planner.stop(), broadcaster.stop()]);
       await new Promise<void>((done) => {
         server.close(() => done());
         server.closeIdleConnections();
       });
       await ticking;
+      await publishing?.stop();
       await closeRuntime();
       await database.stop();
     })();

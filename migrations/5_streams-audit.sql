@@ -80,11 +80,19 @@ CREATE TABLE ws_connections (
   subject       text        NOT NULL,
   scopes        text[]      NOT NULL DEFAULT '{}',
   project_id    text,
+  -- [{id, key, filters, position}]: each subscription carries the stream position (`<tx>.<seq>`) delivered
+  -- so far; the broadcaster resumes from it, so every subscription sees each event once and in stream
+  -- order (docs/adr/0008-event-stream.md).
   subscriptions jsonb       NOT NULL DEFAULT '[]'::jsonb CHECK (jsonb_typeof(subscriptions) = 'array'),
-  -- Highest seq delivered; the broadcaster resumes from it so order per connection is preserved.
-  delivered_seq bigint      NOT NULL DEFAULT 0,
+  -- Delivery claim: one broadcaster at a time posts to a connection (until the claim expires). Another
+  -- broadcaster that finds it claimed sets delivery_requested, and the holder makes one more pass.
+  delivery_token     uuid,
+  delivery_until     timestamptz,
+  delivery_requested boolean  NOT NULL DEFAULT false,
   connected_at  timestamptz NOT NULL,
   last_seen_at  timestamptz NOT NULL,
+  -- Last message the server posted (events or heartbeat); API Gateway closes connections idle for 10 min.
+  last_sent_at  timestamptz,
   PRIMARY KEY (tenant_id, connection_id),
   UNIQUE (connection_id)
 );

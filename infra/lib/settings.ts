@@ -34,6 +34,17 @@ export interface EnvironmentSettings {
      */
     readonly connectionBudget: number;
   };
+  readonly broadcaster: {
+    /**
+     * Database connections the broadcaster may hold at once across its containers (like the planner's):
+     * the maximum concurrency of its `fanout` event source is derived from it (infra/lib/broadcaster.ts).
+     */
+    readonly connectionBudget: number;
+  };
+  readonly eventBus: {
+    /** the name other services' rules and cross-account policies refer to */
+    readonly name: string;
+  };
   readonly logRetention: RetentionDays;
   /** applied to stateful resources: the database cluster and log groups */
   readonly removalPolicy: RemovalPolicy;
@@ -45,6 +56,11 @@ export interface EnvironmentSettings {
     readonly restFunction: number | undefined;
     readonly webSocketFunction: number | undefined;
     readonly tick: number | undefined;
+    /**
+     * The streaming (SSE) function: each open stream holds one execution for up to 15 minutes, so this
+     * caps concurrent SSE clients, apart from the other REST functions.
+     */
+    readonly streamFunction: number | undefined;
   };
 }
 
@@ -64,9 +80,16 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentSettings>
     },
     api: { throttlingRateLimit: 50, throttlingBurstLimit: 100 },
     planner: { connectionBudget: 5 },
+    broadcaster: { connectionBudget: 4 },
+    eventBus: { name: 'jobengine-dev' },
     logRetention: RetentionDays.TWO_WEEKS,
     removalPolicy: RemovalPolicy.DESTROY,
-    reservedConcurrency: { restFunction: undefined, webSocketFunction: undefined, tick: undefined },
+    reservedConcurrency: {
+      restFunction: undefined,
+      webSocketFunction: undefined,
+      tick: undefined,
+      streamFunction: undefined,
+    },
   },
   prod: {
     name: 'prod',
@@ -81,10 +104,12 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentSettings>
     },
     api: { throttlingRateLimit: 500, throttlingBurstLimit: 1000 },
     planner: { connectionBudget: 20 },
+    broadcaster: { connectionBudget: 20 },
+    eventBus: { name: 'jobengine-prod' },
     logRetention: RetentionDays.THREE_MONTHS,
     removalPolicy: RemovalPolicy.RETAIN,
-    // one tick at a time: a slow tick must not overlap the next one
-    reservedConcurrency: { restFunction: 100, webSocketFunction: 50, tick: 1 },
+    // one tick at a time (a slow tick must not overlap the next one); one execution per open SSE stream
+    reservedConcurrency: { restFunction: 100, webSocketFunction: 50, tick: 1, streamFunction: 200 },
   },
 };
 

@@ -1,13 +1,17 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import pg from 'pg';
 import { migrateDatabase } from '../../layers/core/src/adapters/postgres/migrate.ts';
-import { ensureDatabase, type RunningPostgres, startEmbeddedPostgres } from '../../local/embedded-postgres.ts';
+import {
+  ensureDatabase,
+  type RunningPostgres,
+  startEmbeddedPostgres,
+} from '../../local/embedded-postgres.ts';
 import { type RunningRuntime, startLocalRuntime } from '../support/local-runtime.ts';
+import { freePort } from '../support/ports.ts';
 
 export interface ChaosOptions {
   jobs: number;
@@ -59,18 +63,29 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   try {
     const runs = Math.ceil(options.jobs / options.runSize);
     await submitRuns(runtime.url, token, runs, options.runSize);
-    await until(async () => (await count(admin, `SELECT count(*)::int AS n FROM runs WHERE status = 'planning'`)) === 0, 120_000, 'planning');
+    await until(
+      async () => (await count(admin, `SELECT count(*)::int AS n FROM runs WHERE status = 'planning'`)) === 0,
+      120_000,
+      'planning',
+    );
     const total = await count(admin, 'SELECT count(*)::int AS n FROM jobs');
     options.log(`submitted ${runs} runs, ${total} jobs`);
 
     const started = performance.now();
-    for (let i = 0; i < options.workers; i++) workers.push(startWorker(runtime.url, token, `chaos-${i}`, options));
+    for (let i = 0; i < options.workers; i++)
+      workers.push(startWorker(runtime.url, token, `chaos-${i}`, options));
     const terminal = () =>
-      count(admin, `SELECT count(*)::int AS n FROM jobs WHERE status IN ('succeeded', 'failed', 'canceled', 'dead_lettered')`);
+      count(
+        admin,
+        `SELECT count(*)::int AS n FROM jobs WHERE status IN ('succeeded', 'failed', 'canceled', 'dead_lettered')`,
+      );
 
     await until(async () => (await terminal()) >= total * 0.25, options.timeoutMs, 'first quarter');
     const victim = workers[0]!;
-    const held = await count(admin, `SELECT count(*)::int AS n FROM jobs WHERE status IN ('leased', 'running') AND lease_owner = 'chaos-0'`);
+    const held = await count(
+      admin,
+      `SELECT count(*)::int AS n FROM jobs WHERE status IN ('leased', 'running') AND lease_owner = 'chaos-0'`,
+    );
     victim.kill('SIGKILL');
     faults.push(`SIGKILL worker chaos-0 holding ${held} leases at ${await terminal()}/${total}`);
     options.log(faults.at(-1)!);
@@ -91,7 +106,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const unavailableAnswer = await answerWhileDown(runtime.url, token);
     await new Promise((resolve) => setTimeout(resolve, 2000));
     postgres = await startEmbeddedPostgres({ dataDir, port: pgPort, persistent: true });
-    faults.push(`PostgreSQL started again (API answered ${unavailableAnswer?.status} ${unavailableAnswer?.code} while down)`);
+    faults.push(
+      `PostgreSQL started again (API answered ${unavailableAnswer?.status} ${unavailableAnswer?.code} while down)`,
+    );
     options.log(faults.at(-1)!);
 
     await until(async () => (await terminal()) === total, options.timeoutMs, 'all jobs terminal');
@@ -106,7 +123,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       attempts: {
         total: await count(admin, `SELECT count(*)::int AS n FROM job_history WHERE transition = 'lease'`),
         retries: await count(admin, `SELECT count(*)::int AS n FROM job_history WHERE transition = 'retry'`),
-        leaseExpiries: await count(admin, `SELECT count(*)::int AS n FROM job_history WHERE transition LIKE 'expire_lease%'`),
+        leaseExpiries: await count(
+          admin,
+          `SELECT count(*)::int AS n FROM job_history WHERE transition LIKE 'expire_lease%'`,
+        ),
       },
       faults,
       unavailableAnswer,
@@ -166,8 +186,18 @@ async function submitRuns(url: string, token: string, runs: number, size: number
     priority: 0,
     jobs: [
       { key: 'fetch', type: 'chaos.fetch', retry: { maxAttempts: 4, baseMs: 50, capMs: 500 } },
-      ...parses.map((key) => ({ key, type: 'chaos.parse', dependsOn: ['fetch'], retry: { maxAttempts: 4, baseMs: 50, capMs: 500 } })),
-      { key: 'merge', type: 'chaos.merge', dependsOn: parses, retry: { maxAttempts: 4, baseMs: 50, capMs: 500 } },
+      ...parses.map((key) => ({
+        key,
+        type: 'chaos.parse',
+        dependsOn: ['fetch'],
+        retry: { maxAttempts: 4, baseMs: 50, capMs: 500 },
+      })),
+      {
+        key: 'merge',
+        type: 'chaos.merge',
+        dependsOn: parses,
+        retry: { maxAttempts: 4, baseMs: 50, capMs: 500 },
+      },
     ],
   });
   let next = 0;
@@ -176,10 +206,15 @@ async function submitRuns(url: string, token: string, runs: number, size: number
       next++;
       const response = await fetch(`${url}/api/v1/runs`, {
         method: 'POST',
-        headers: { Authorization: `Bearer ${token}`, 'X-Stella-Tenant': TENANT, 'Content-Type': 'application/json' },
+        headers: {
+          Authorization: `Bearer ${token}`,
+          'X-Stella-Tenant': TENANT,
+          'Content-Type': 'application/json',
+        },
         body,
       });
-      if (response.status !== 202) throw new Error(`submit failed: ${response.status} ${await response.text()}`);
+      if (response.status !== 202)
+        throw new Error(`submit failed: ${response.status} ${await response.text()}`);
     }
   };
   await Promise.all(Array.from({ length: 8 }, submitter));
@@ -188,7 +223,17 @@ async function submitRuns(url: string, token: string, runs: number, size: number
 function startWorker(url: string, token: string, id: string, options: ChaosOptions): ChildProcess {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', join(import.meta.dirname, 'worker.ts'), url, token, TENANT, id, String(options.retryableRate), String(options.permanentRate)],
+    [
+      '--import',
+      'tsx',
+      join(import.meta.dirname, 'worker.ts'),
+      url,
+      token,
+      TENANT,
+      id,
+      String(options.retryableRate),
+      String(options.permanentRate),
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'SILENT' } },
   );
   createInterface({ input: child.stderr! }).on('line', (line) => options.log(`[${id}] ${line}`));
@@ -235,15 +280,4 @@ async function count(db: pg.Pool, sql: string): Promise<number> {
 
 async function tally(db: pg.Pool, sql: string): Promise<Record<string, number>> {
   return Object.fromEntries((await db.query<{ k: string; n: number }>(sql)).rows.map((r) => [r.k, r.n]));
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }

@@ -54,13 +54,33 @@ describe('REST API', () => {
     }
   });
 
+  it('streams the SSE routes: response-streaming integration and function, 15 minutes', () => {
+    const streams = synth.stack.restApi.functions.streams!;
+    const streamingRoutes = ROUTES.filter((route) => route.fn === 'streams');
+    expect(streamingRoutes.map((route) => route.path)).toContain('/api/v1/streams/events');
+    const byRoute = new Map(methods().map((m) => [`${m.method} ${m.path}`, m]));
+    for (const route of ROUTES) {
+      const integration = byRoute.get(`${route.method} ${route.path}`)?.integration;
+      if (route.fn === 'streams') {
+        expect(integration).toMatchObject({ ResponseTransferMode: 'STREAM', TimeoutInMillis: 900_000 });
+        expect(JSON.stringify(integration.Uri)).toContain('/response-streaming-invocations');
+      } else {
+        expect(integration.ResponseTransferMode ?? 'BUFFERED', `${route.method} ${route.path}`).toBe(
+          'BUFFERED',
+        );
+      }
+    }
+    const fn = synth.template.findResources('AWS::Lambda::Function')[logicalIdOf(streams, synth.stack)];
+    expect(fn?.Properties.Timeout).toBe(900);
+    expect(fn?.Properties.Environment.Variables.DB_POOL_MAX).toBe('1');
+  });
+
   it('creates one function per function-table entry', () => {
     expect(Object.keys(synth.stack.restApi.functions).sort()).toEqual(Object.keys(FUNCTIONS).sort());
   });
 
-  it('has no authorizer yet and no CORS preflight methods', () => {
-    synth.template.resourceCountIs('AWS::ApiGateway::Authorizer', 0);
-    expect(methods().every(({ authorizationType }) => authorizationType === 'NONE')).toBe(true);
+  // the authorizer on each method: authorizer.test.ts
+  it('has no CORS preflight methods', () => {
     expect(methods().some(({ method }) => method === 'OPTIONS')).toBe(false);
   });
 
@@ -116,7 +136,7 @@ describe('WebSocket API', () => {
     });
   });
 
-  it('lets only the $default function post to connections', () => {
+  it('lets only the $default function and the broadcaster post to connections', () => {
     const policies = synth.template.findResources('AWS::IAM::Policy', {
       Properties: {
         PolicyDocument: {
@@ -125,7 +145,12 @@ describe('WebSocket API', () => {
       },
     });
     const roles = Object.values(policies).flatMap((policy) => policy.Properties.Roles);
-    const defaultRole = synth.stack.webSocketApi.functions.default.role!;
-    expect(roles).toEqual([{ Ref: logicalIdOf(defaultRole, synth.stack) }]);
+    const allowed = [
+      synth.stack.webSocketApi.functions.default.role!,
+      synth.stack.broadcaster.function.role!,
+    ];
+    expect(roles.map((role: { Ref: string }) => role.Ref).sort()).toEqual(
+      allowed.map((role) => logicalIdOf(role, synth.stack)).sort(),
+    );
   });
 });

@@ -4,6 +4,10 @@ import { join } from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
 import type { IRole } from 'aws-cdk-lib/aws-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  BROADCASTER_CONNECTIONS_PER_CONTAINER,
+  broadcasterMaxConcurrency,
+} from '../../infra/lib/broadcaster.ts';
 import { PROJECT_ROOT, QUEUE_CONSUMER_TIMEOUT } from '../../infra/lib/job-engine-stack.ts';
 import { hashMigrations, MIGRATIONS_DIR_IN_BUNDLE, migrationFiles } from '../../infra/lib/migrations.ts';
 import { PLANNER_CONNECTIONS_PER_CONTAINER, plannerMaxConcurrency } from '../../infra/lib/planner.ts';
@@ -231,10 +235,56 @@ describe('planner', () => {
   });
 
   it('is the only function that receives from the plan queue', () => {
-    const consumers = synth.stack.functions.filter((fn) =>
-      statementsOf(fn.role!).some((statement) => actionsOf(statement).includes('sqs:ReceiveMessage')),
-    );
-    expect(consumers.map(id)).toEqual([id(synth.stack.planner.function)]);
+    expect(receiversOf(synth.stack.queues.plan.queue)).toEqual([id(synth.stack.planner.function)]);
+  });
+});
+
+/** the functions allowed to receive from a queue */
+function receiversOf(queue: { node: { defaultChild?: unknown } }): string[] {
+  const arn = JSON.stringify({ 'Fn::GetAtt': [id(queue), 'Arn'] });
+  return synth.stack.functions
+    .filter((fn) =>
+      statementsOf(fn.role!).some(
+        (statement) =>
+          actionsOf(statement).includes('sqs:ReceiveMessage') &&
+          JSON.stringify(statement.Resource).includes(arn),
+      ),
+    )
+    .map(id);
+}
+
+describe('broadcaster', () => {
+  it('consumes the fanout queue in batches of 10, reporting failed records one by one', () => {
+    synth.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [id(synth.stack.queues.fanout.queue), 'Arn'] },
+      FunctionName: { Ref: id(synth.stack.broadcaster.function) },
+      BatchSize: 10,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+  });
+
+  it('bounds its concurrency by its database connection budget', () => {
+    const { connectionBudget } = ENVIRONMENTS.dev.broadcaster;
+    expect(synth.stack.broadcaster.maxConcurrency).toBe(broadcasterMaxConcurrency(connectionBudget));
+    synth.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: id(synth.stack.broadcaster.function) },
+      ScalingConfig: { MaximumConcurrency: connectionBudget / BROADCASTER_CONNECTIONS_PER_CONTAINER },
+    });
+    synth.template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('^fanout queue consumer'),
+      Environment: {
+        Variables: Match.objectLike({ DB_POOL_MAX: String(BROADCASTER_CONNECTIONS_PER_CONTAINER) }),
+      },
+    });
+    expect(broadcasterMaxConcurrency(4)).toBe(2);
+    expect(broadcasterMaxConcurrency(5000)).toBe(1000);
+    expect(() => broadcasterMaxConcurrency(3)).toThrow(/at least 2/);
+  });
+
+  it('times out at the queue consumer timeout and is the only consumer of the fanout queue', () => {
+    const fn = synth.template.findResources('AWS::Lambda::Function')[id(synth.stack.broadcaster.function)];
+    expect(fn?.Properties.Timeout).toBe(QUEUE_CONSUMER_TIMEOUT.toSeconds());
+    expect(receiversOf(synth.stack.queues.fanout.queue)).toEqual([id(synth.stack.broadcaster.function)]);
   });
 });
 
@@ -252,19 +302,24 @@ describe('plan queue producers', () => {
       { Ref: id(synth.stack.restApi.functions.runs!.role!) },
     ]);
   });
+});
 
-  it('leave the fanout queue unwritable until its producer exists', () => {
+describe('fanout queue producers', () => {
+  it('are the hint senders only: no other role may send to the fanout queue', () => {
     const fanoutQueueArn = JSON.stringify({ 'Fn::GetAtt': [id(synth.stack.queues.fanout.queue), 'Arn'] });
-    const statements = Object.values(synth.template.findResources('AWS::IAM::Policy')).flatMap(
-      (policy) => policy.Properties.PolicyDocument.Statement as Statement[],
-    );
-    expect(
-      statements.filter(
+    const senders = Object.values(synth.template.findResources('AWS::IAM::Policy')).filter((policy) =>
+      (policy.Properties.PolicyDocument.Statement as Statement[]).some(
         (statement) =>
           actionsOf(statement).includes('sqs:SendMessage') &&
           JSON.stringify(statement.Resource).includes(fanoutQueueArn),
       ),
-    ).toEqual([]);
+    );
+    expect(
+      senders
+        .flatMap((policy) => policy.Properties.Roles)
+        .map((role: { Ref: string }) => role.Ref)
+        .sort(),
+    ).toEqual(synth.stack.fanoutProducers.map((fn) => id(fn.role!)).sort());
   });
 });
 
@@ -354,5 +409,48 @@ describe('migrations', () => {
     expect(variables).toMatchObject({ DB_APP_ROLE: 'jobengine_app', DB_SYSTEM_ROLE: 'jobengine_system' });
     expect(Object.keys(variables)).not.toContain('CURSOR_SECRET_ARN');
     expect(Object.keys(variables)).not.toContain('AUTH_ISSUER');
+  });
+});
+
+describe('domain event bus', () => {
+  it('is one EventBridge bus named by the environment settings', () => {
+    const buses = synth.template.findResources('AWS::Events::EventBus');
+    expect(Object.keys(buses)).toEqual([id(synth.stack.eventBus)]);
+    expect(Object.values(buses)[0]?.Properties.Name).toBe(ENVIRONMENTS.dev.eventBus.name);
+    expect(ENVIRONMENTS.prod.eventBus.name).not.toBe(ENVIRONMENTS.dev.eventBus.name);
+  });
+
+  it('gives its name to the tick, the outbox publisher, and to no other function', () => {
+    const tick = id(synth.stack.ticks.function);
+    const functions = synth.template.findResources('AWS::Lambda::Function');
+    for (const [functionId, fn] of Object.entries(functions)) {
+      const variables = (fn.Properties.Environment?.Variables ?? {}) as Record<string, unknown>;
+      expect(variables.EVENT_BUS_NAME, functionId).toEqual(
+        functionId === tick ? { Ref: id(synth.stack.eventBus) } : undefined,
+      );
+    }
+  });
+
+  it('lets only the tick put events, and only on this bus', () => {
+    const putters = Object.values(synth.template.findResources('AWS::IAM::Policy')).flatMap((policy) =>
+      (policy.Properties.PolicyDocument.Statement as Statement[])
+        .filter((statement) => actionsOf(statement).some((action) => action.startsWith('events:Put')))
+        .map((statement) => ({ roles: policy.Properties.Roles, statement })),
+    );
+    expect(putters).toEqual([
+      {
+        roles: [{ Ref: id(synth.stack.ticks.function.role!) }],
+        statement: {
+          Effect: 'Allow',
+          Action: 'events:PutEvents',
+          Resource: { 'Fn::GetAtt': [id(synth.stack.eventBus), 'Arn'] },
+        },
+      },
+    ]);
+  });
+
+  it('outputs its name and ARN for subscribers', () => {
+    synth.template.hasOutput('EventBusName', { Value: { Ref: id(synth.stack.eventBus) } });
+    synth.template.hasOutput('EventBusArn', { Value: { 'Fn::GetAtt': [id(synth.stack.eventBus), 'Arn'] } });
   });
 });

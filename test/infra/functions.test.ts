@@ -17,13 +17,13 @@ interface CfnResource {
 let synth: SynthesizedJobEngine;
 /** the functions that run the core's runtime */
 let functionIds: string[];
-/** those plus the migration function: everything built from this repository's handlers */
+/** those plus the migration function and the authorizer: everything built from this repository's handlers */
 let ownFunctions: JobEngineFunction[];
 
 beforeAll(() => {
   synth = synthJobEngine('dev');
   functionIds = synth.stack.functions.map((fn) => logicalIdOf(fn, synth.stack));
-  ownFunctions = [...synth.stack.functions, synth.stack.migrations.function];
+  ownFunctions = [...synth.stack.functions, synth.stack.migrations.function, synth.stack.authorizer.function];
 });
 afterAll(() => synth?.dispose());
 
@@ -57,9 +57,10 @@ function bundledSources(functionId: string): string[] {
 }
 
 describe('functions', () => {
-  it('declares the REST functions, three WebSocket routes, the tick and the planner', () => {
-    expect(functionIds).toHaveLength(Object.keys(FUNCTIONS).length + 3 + 1 + 1);
+  it('declares the REST functions, three WebSocket routes, the tick, the planner and the broadcaster', () => {
+    expect(functionIds).toHaveLength(Object.keys(FUNCTIONS).length + 3 + 1 + 1 + 1);
     expect(functionIds).toContain(id(synth.stack.planner.function));
+    expect(functionIds).toContain(id(synth.stack.broadcaster.function));
     // besides the migration function, only CDK's own providers: the default security group lockdown
     // and the framework that drives the migration custom resource
     const others = Object.entries(functionResources()).filter(
@@ -126,7 +127,9 @@ describe('functions', () => {
         VpcConfig: Match.objectLike({ SecurityGroupIds: Match.anyValue(), SubnetIds: Match.anyValue() }),
       }),
     });
-    expect(Object.keys(matching).sort()).toEqual(ownFunctions.map(id).sort());
+    // all but the authorizer, which runs outside the VPC without database access (authorizer.test.ts)
+    const inVpc = ownFunctions.filter((fn) => fn !== synth.stack.authorizer.function);
+    expect(Object.keys(matching).sort()).toEqual(inVpc.map(id).sort());
   });
 
   it("gives every runtime function the core's configuration: token issuer and page-token secret", () => {
@@ -151,15 +154,42 @@ describe('functions', () => {
     }
   });
 
-  it('gives the plan queue URL to the run submitters only, and the fanout queue URL to no one yet', () => {
+  it('gives the plan queue URL to the run submitters only, and the fanout queue URL to the hint senders', () => {
     const producers = PLAN_QUEUE_PRODUCERS.map((name) => id(synth.stack.restApi.functions[name]!));
     expect(producers).toEqual([id(synth.stack.restApi.functions.runs!)]);
+    const { restApi, webSocketApi, planner, ticks, broadcaster } = synth.stack;
+    // every function serving a mutating route, and the non-REST senders
+    const hinting = [
+      ...['sources', 'runs', 'jobs', 'worker', 'deadletter', 'pack-runs'].map(
+        (name) => restApi.functions[name]!,
+      ),
+      webSocketApi.functions.default,
+      planner.function,
+      ticks.function,
+      broadcaster.function,
+    ].map(id);
+    expect(synth.stack.fanoutProducers.map(id).sort()).toEqual(hinting.sort());
     for (const fn of ownFunctions) {
       const variables = variablesOf(id(fn));
       expect(variables.PLAN_QUEUE_URL, fn.node.path).toEqual(
         producers.includes(id(fn)) ? { Ref: id(synth.stack.queues.plan.queue) } : undefined,
       );
-      expect(variables, fn.node.path).not.toHaveProperty('FANOUT_QUEUE_URL');
+      expect(variables.FANOUT_QUEUE_URL, fn.node.path).toEqual(
+        hinting.includes(id(fn)) ? { Ref: id(synth.stack.queues.fanout.queue) } : undefined,
+      );
+    }
+  });
+
+  it('points the broadcaster, and only it, at the WebSocket stage management endpoint', () => {
+    for (const fn of ownFunctions) {
+      const endpoint = variablesOf(id(fn)).WS_MANAGEMENT_ENDPOINT;
+      if (fn !== synth.stack.broadcaster.function) {
+        expect(endpoint, fn.node.path).toBeUndefined();
+        continue;
+      }
+      expect(JSON.stringify(endpoint)).toContain(id(synth.stack.webSocketApi.api));
+      expect(JSON.stringify(endpoint)).toMatch(/^\{"Fn::Join":\["",\["https:\/\/"/);
+      expect(JSON.stringify(endpoint)).toContain('/live');
     }
   });
 

@@ -31,6 +31,31 @@ const schema = z.object({
   PLAN_QUEUE_URL: z.string().url().optional(),
   /** How long an `Idempotency-Key` and its kept response live (ADR 0006). */
   IDEMPOTENCY_TTL_HOURS: z.coerce.number().int().min(1).max(720).default(24),
+  /** SQS `fanout` queue of delivery hints; unset = the in-process queue the local runtime consumes. */
+  FANOUT_QUEUE_URL: z.string().url().optional(),
+  /**
+   * The API Gateway management endpoint of the WebSocket stage (`https://{api}.execute-api.{region}
+   * .amazonaws.com/{stage}`), where the broadcaster posts; locally the runtime's own URL.
+   */
+  WS_MANAGEMENT_ENDPOINT: z.string().url().optional(),
+  /** A WebSocket connection the server has not written to for this long gets a heartbeat message. */
+  WS_HEARTBEAT_IDLE_S: z.coerce.number().int().min(10).max(540).default(300),
+  /** How often a stream reader (SSE) polls the event log while idle; notifications wake it earlier. */
+  STREAM_POLL_INTERVAL_MS: z.coerce.number().int().min(10).max(10_000).default(100),
+  /** SSE: a `: ping` comment after this long without data, so proxies keep the response open. */
+  SSE_HEARTBEAT_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
+  /** SSE: the `retry:` hint, how long a client waits before reconnecting. */
+  SSE_RETRY_MS: z.coerce.number().int().min(0).max(60_000).default(1_000),
+  /** Events older than this are pruned by the minute tick, published or not. */
+  EVENT_RETENTION_DAYS: z.coerce.number().min(0.001).max(3650).default(7),
+  /** Published events beyond a tenant's newest this many are pruned by the minute tick. */
+  EVENT_RETENTION_MAX_PER_TENANT: z.coerce.number().int().min(1).default(1_000_000),
+  /** EventBridge bus for outbound domain events; unset = publishing off, events stay in the outbox. */
+  EVENT_BUS_NAME: z.string().min(1).optional(),
+  /** Events claimed from the outbox per publishing round (one transaction, PutEvents in chunks of 10). */
+  PUBLISH_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
+  /** Period of the local runtime's publishing loop (on AWS the minute tick publishes). */
+  PUBLISH_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(500),
 });
 
 export type Config = z.infer<typeof schema>;

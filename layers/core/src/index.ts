@@ -6,13 +6,18 @@
 export { type DatabaseLogin, readDatabaseLogin } from './adapters/postgres/connection-string.ts';
 export { Database, mapDatabaseError, type Queryable } from './adapters/postgres/database.ts';
 export { MIGRATIONS_DIR, migrateDatabase } from './adapters/postgres/migrate.ts';
+export {
+  formatPosition,
+  parsePosition,
+  type StreamPosition,
+} from './adapters/postgres/sql/events/read-events.ts';
 export { systemClock, uuidV7Ids } from './adapters/system.ts';
 export { DiscardBody, ListDeadLettersQuery, ReplayFilterBody, ReplayOneBody } from './api/dead-letters.ts';
 export { CreateJobBody, JobHistoryQuery, ListJobsQuery, PrioritizeBody } from './api/jobs.ts';
 export { CreatePackRunBody, ListPackRunLogsQuery } from './api/pack-runs.ts';
 export { CancelBody, CreateRunBody, ListRunsQuery } from './api/runs.ts';
 export { CreateSourceBody, ListSourcesQuery, Source, UpdateSourceBody } from './api/sources.ts';
-export { StreamFilter, WebSocketMessage } from './api/streams.ts';
+export { StreamEventsQuery, StreamFilter, StreamPositionText, WebSocketMessage } from './api/streams.ts';
 export {
   CompleteBatchBody,
   CompleteOneBody,
@@ -54,6 +59,14 @@ export {
   operatorNote,
 } from './http/operator.ts';
 export { pageQuery } from './http/pagination.ts';
+export { eventStream } from './http/sse.ts';
+export {
+  isStreamingHandler,
+  type ResponseStream,
+  type StreamingHandler,
+  streamingOperation,
+  streamingTenantApi,
+} from './http/streaming.ts';
 export {
   handleConnect,
   handleDisconnect,
@@ -62,8 +75,10 @@ export {
   type WebSocketResult,
 } from './http/websocket.ts';
 export { logger } from './observability/logger.ts';
+export { openApiDocument } from './openapi/document.ts';
 export type { Clock, IdGenerator } from './ports/clock-and-ids.ts';
 export type { QueueMessage, QueuePort } from './ports/queue.ts';
 export { closeRuntime, getRuntime, type Runtime } from './runtime.ts';
 export type { CallContext, OperatorNote } from './services/context.ts';
+export type { FanoutMessage } from './services/fanout.ts';
 export type { PlanMessage } from './services/runs.ts';

@@ -1,7 +1,10 @@
-import { sqsClient } from './adapters/aws/clients.ts';
+import { eventBridgeClient, managementApiClient, sqsClient } from './adapters/aws/clients.ts';
+import { ApiGatewayConnectionPoster } from './adapters/aws/connection-poster.ts';
+import { EventBridgePublisher } from './adapters/aws/eventbridge-publisher.ts';
 import { readSecretString } from './adapters/aws/secrets.ts';
 import { SqsQueue } from './adapters/aws/sqs-queue.ts';
 import { MemoryQueue } from './adapters/in-process/memory-queue.ts';
+import { StreamNotifier } from './adapters/in-process/stream-notifier.ts';
 import { resolveConnectionString } from './adapters/postgres/connection-string.ts';
 import { Database } from './adapters/postgres/database.ts';
 import { systemClock, uuidV7Ids } from './adapters/system.ts';
@@ -9,15 +12,21 @@ import { createTokenVerifier, type TokenVerifier } from './auth/tokens.ts';
 import { type Config, loadConfig } from './config.ts';
 import { CursorCodec } from './domain/cursor.ts';
 import type { Clock, IdGenerator } from './ports/clock-and-ids.ts';
+import type { ConnectionPoster } from './ports/connection-poster.ts';
+import type { EventPublisherPort } from './ports/event-publisher.ts';
 import type { QueuePort } from './ports/queue.ts';
+import { BroadcasterService } from './services/broadcaster.ts';
 import { ConnectionsService } from './services/connections.ts';
 import { DeadLettersService } from './services/dead-letters.ts';
+import { FanoutService } from './services/fanout.ts';
 import { JobsService } from './services/jobs.ts';
 import { LeasingService } from './services/leasing.ts';
 import { MaintenanceService } from './services/maintenance.ts';
 import { PackRunsService } from './services/pack-runs.ts';
+import { PublisherService } from './services/publisher.ts';
 import { RunsService } from './services/runs.ts';
 import { SourcesService } from './services/sources.ts';
+import { StreamsService } from './services/streams.ts';
 
 /**
  * Everything a function needs, built once per container on first use (not at import, so the local runtime
@@ -40,6 +49,15 @@ export interface Runtime {
   packRuns: PackRunsService;
   connections: ConnectionsService;
   maintenance: MaintenanceService;
+  /** The `fanout` queue of delivery hints: SQS when FANOUT_QUEUE_URL is set, else in-process. */
+  fanoutQueue: QueuePort;
+  /** Wakes in-process stream readers (the local runtime's SSE) when a fanout hint is sent. */
+  notifier: StreamNotifier;
+  streams: StreamsService;
+  fanout: FanoutService;
+  broadcaster: BroadcasterService;
+  /** The outbox publisher; null when EVENT_BUS_NAME is unset (events then stay unpublished). */
+  publisher: PublisherService | null;
 }
 
 let current: Promise<Runtime> | undefined;
@@ -57,8 +75,9 @@ export async function closeRuntime(): Promise<void> {
   const runtime = current;
   current = undefined;
   if (!runtime) return;
-  const { db, planQueue } = await runtime;
+  const { db, planQueue, fanoutQueue } = await runtime;
   if (planQueue instanceof MemoryQueue) planQueue.close();
+  if (fanoutQueue instanceof MemoryQueue) fanoutQueue.close();
   await db.close();
 }
 
@@ -85,7 +104,42 @@ async function buildRuntime(): Promise<Runtime> {
   const planQueue: QueuePort = config.PLAN_QUEUE_URL
     ? new SqsQueue(sqsClient(), config.PLAN_QUEUE_URL)
     : new MemoryQueue({ visibilityTimeoutMs: 30_000 });
-  return { config, verifyToken, ...createServices({ db, clock, ids, cursors, planQueue }) };
+  const events = config.EVENT_BUS_NAME
+    ? {
+        publisher: new EventBridgePublisher(eventBridgeClient(), config.EVENT_BUS_NAME),
+        batchSize: config.PUBLISH_BATCH_SIZE,
+      }
+    : undefined;
+  const fanoutQueue: QueuePort = config.FANOUT_QUEUE_URL
+    ? new SqsQueue(sqsClient(), config.FANOUT_QUEUE_URL)
+    : new MemoryQueue({ visibilityTimeoutMs: 30_000 });
+  const endpoint = config.WS_MANAGEMENT_ENDPOINT;
+  const connectionPoster = () => {
+    if (!endpoint)
+      throw new Error('configuration: set WS_MANAGEMENT_ENDPOINT to deliver to WebSocket connections');
+    return new ApiGatewayConnectionPoster(managementApiClient(endpoint));
+  };
+  const streamSettings: StreamSettings = {
+    pollIntervalMs: config.STREAM_POLL_INTERVAL_MS,
+    retentionDays: config.EVENT_RETENTION_DAYS,
+    retentionMaxPerTenant: config.EVENT_RETENTION_MAX_PER_TENANT,
+    heartbeatIdleMs: config.WS_HEARTBEAT_IDLE_S * 1000,
+  };
+  return {
+    config,
+    verifyToken,
+    ...createServices({
+      db,
+      clock,
+      ids,
+      cursors,
+      planQueue,
+      events,
+      fanoutQueue,
+      connectionPoster,
+      streamSettings,
+    }),
+  };
 }
 
 /**
@@ -105,7 +159,29 @@ export interface ServiceDeps {
   ids: IdGenerator;
   cursors: CursorCodec;
   planQueue: QueuePort;
+  /** Where domain events are published (the EventBridge bus); absent = publishing off. */
+  events?: { publisher: EventPublisherPort; batchSize: number } | undefined;
+  /** The `fanout` queue; default: an in-process queue. */
+  fanoutQueue?: QueuePort | undefined;
+  /** How the broadcaster reaches WebSocket connections; default: none (delivering throws). */
+  connectionPoster?: (() => ConnectionPoster) | undefined;
+  streamSettings?: Partial<StreamSettings> | undefined;
 }
+
+/** Event log and delivery settings (config: STREAM_POLL_INTERVAL_MS, EVENT_RETENTION_*, WS_HEARTBEAT_IDLE_S). */
+export interface StreamSettings {
+  pollIntervalMs: number;
+  retentionDays: number;
+  retentionMaxPerTenant: number;
+  heartbeatIdleMs: number;
+}
+
+const DEFAULT_STREAM_SETTINGS: StreamSettings = {
+  pollIntervalMs: 100,
+  retentionDays: 7,
+  retentionMaxPerTenant: 1_000_000,
+  heartbeatIdleMs: 300_000,
+};
 
 export type Services = Omit<Runtime, 'config' | 'verifyToken'>;
 
@@ -114,6 +190,17 @@ export function createServices(deps: ServiceDeps): Services {
   const { db, clock, ids, cursors } = deps;
   const runs = new RunsService(deps);
   const jobs = new JobsService({ db, cursors, runs });
+  const publisher = deps.events ? new PublisherService({ db, ...deps.events }) : null;
+  const settings = { ...DEFAULT_STREAM_SETTINGS, ...deps.streamSettings };
+  const fanoutQueue = deps.fanoutQueue ?? new MemoryQueue({ visibilityTimeoutMs: 30_000 });
+  const notifier = new StreamNotifier();
+  const fanout = new FanoutService({ queue: fanoutQueue, notifier });
+  const streams = new StreamsService({ db, clock, notifier, config: settings });
+  const connectionPoster =
+    deps.connectionPoster ??
+    (() => {
+      throw new Error('no WebSocket management endpoint configured');
+    });
   return {
     ...deps,
     sources: new SourcesService({ db, clock, ids, cursors }),
@@ -122,7 +209,20 @@ export function createServices(deps: ServiceDeps): Services {
     leasing: new LeasingService({ db }),
     deadLetters: new DeadLettersService({ db, cursors, jobs }),
     packRuns: new PackRunsService({ db, clock, ids, cursors, runs }),
-    connections: new ConnectionsService({ db, clock }),
-    maintenance: new MaintenanceService({ db, clock, runs }),
+    connections: new ConnectionsService({ db, clock, ids, fanout }),
+    maintenance: new MaintenanceService({ db, clock, runs, publisher, streams, fanout }),
+    publisher,
+    fanoutQueue,
+    notifier,
+    streams,
+    fanout,
+    broadcaster: new BroadcasterService({
+      db,
+      clock,
+      ids,
+      streams,
+      poster: connectionPoster,
+      config: { heartbeatIdleMs: settings.heartbeatIdleMs },
+    }),
   };
 }

@@ -66,10 +66,17 @@ export interface ProgressUpdate {
   data?: Record<string, unknown>;
 }
 
+/** A log line of a pack run, appended under the job's lease (`pack-run` jobs only). */
+export interface LogLine {
+  stream: 'stdout' | 'stderr' | 'system';
+  line: string;
+}
+
 export interface ProgressRequest {
   leaseId: string;
   progress: ProgressUpdate;
   artifacts?: Artifact[];
+  logs?: LogLine[];
 }
 
 export interface ProgressResponse {

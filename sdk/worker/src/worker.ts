@@ -9,7 +9,7 @@ import {
 } from './errors.ts';
 import { type Logger, silentLogger, withAttributes } from './logger.ts';
 import { type CompletionBody, failed, failedWith, type HandlerOutput, succeeded } from './outcome.ts';
-import type { Artifact, Completion, CompletionResult, Lease, ProgressUpdate } from './types.ts';
+import type { Artifact, Completion, CompletionResult, Lease, LogLine, ProgressUpdate } from './types.ts';
 
 /** A job as its handler sees it: the lease, payload included. */
 export type LeasedJob = Lease;
@@ -22,8 +22,11 @@ export interface JobContext {
   readonly idempotencyKey: string;
   /** The worker's logger, with jobId, leaseId, type and attempt on every entry. */
   readonly logger: Logger;
-  /** Reports progress; rejects with `LeaseLostError` (and aborts `signal`) when the lease is gone. */
-  progress(update: ProgressUpdate, artifacts?: Artifact[]): Promise<void>;
+  /**
+   * Reports progress (with artifacts, and log lines for pack runs); rejects with `LeaseLostError` (and
+   * aborts `signal`) when the lease is gone.
+   */
+  progress(update: ProgressUpdate, artifacts?: Artifact[], logs?: LogLine[]): Promise<void>;
 }
 
 // biome-ignore lint/suspicious/noConfusingVoidType: a handler that returns nothing is declared `Promise<void>`.
@@ -339,12 +342,17 @@ export class Worker {
         type: lease.type,
         attempt: lease.attempt,
       }),
-      progress: async (update, artifacts) => {
+      progress: async (update, artifacts, logs) => {
         job.abort.signal.throwIfAborted();
         try {
           await this.#client.progress(
             lease.jobId,
-            { leaseId: lease.leaseId, progress: update, ...(artifacts === undefined ? {} : { artifacts }) },
+            {
+              leaseId: lease.leaseId,
+              progress: update,
+              ...(artifacts === undefined ? {} : { artifacts }),
+              ...(logs === undefined ? {} : { logs }),
+            },
             { signal: job.abort.signal, correlationId: lease.provenance.correlationId },
           );
         } catch (error) {

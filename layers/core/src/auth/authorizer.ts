@@ -45,7 +45,7 @@ export interface AuthorizerDenyContext {
 /** The error API Gateway turns into 401 (any other error is a 500 AUTHORIZER_CONFIGURATION_ERROR). */
 const UNAUTHORIZED = 'Unauthorized';
 
-const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]+)$/;
+const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]+)$/i;
 
 /** The token of an `Authorization: Bearer <token>` header, or undefined when absent or malformed. */
 export function bearerToken(authorization: string | undefined): string | undefined {
@@ -73,12 +73,11 @@ export function tokenVerifierFromConfig(config: Config): TokenVerifier {
  * of the API's stage, because the cached decision depends on the token and tenant only.
  */
 export function stageWildcardArn(methodArn: string): string {
-  const parts = methodArn.split(':');
-  const [apiId, stage] = (parts[5] ?? '').split('/');
-  if (parts.length !== 6 || parts[0] !== 'arn' || parts[2] !== 'execute-api' || !apiId || !stage) {
-    throw new Error(`not an execute-api method ARN: ${methodArn}`);
-  }
-  return `${parts.slice(0, 5).join(':')}:${apiId}/${stage}/*`;
+  // the path may hold colons of its own (`/runs/abc:cancel`): only the first five separate ARN fields
+  const match = /^(arn:[^:]+:execute-api:[^:]*:[^:]*):([^/:]+)\/([^/]+)\/./.exec(methodArn);
+  if (!match) throw new Error(`not an execute-api method ARN: ${methodArn}`);
+  const [, prefix, apiId, stage] = match;
+  return `${prefix}:${apiId}/${stage}/*`;
 }
 
 export function createRequestAuthorizer(verifyToken: TokenVerifier): RequestAuthorizer {

@@ -82,18 +82,28 @@ type ApiContext = Context & {
   startedAt?: number;
   /** The response is the kept answer to an earlier request with the same Idempotency-Key. */
   replayed?: boolean;
+  /** The tenant the request acted for, once checked. */
+  tenantId?: string;
 };
 type ApiRequest = middy.Request<APIGatewayProxyEvent, APIGatewayProxyResult, Error, ApiContext>;
 type ApiMiddleware = MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult, Error, ApiContext>;
+
+/** What every operation receives about its request: ids, lower-cased headers, the runtime. */
+export async function requestContextOf(
+  event: APIGatewayProxyEvent,
+  awsRequestId: string,
+): Promise<RequestContext> {
+  const headers = lowerCaseHeaders(event);
+  const requestId = event.requestContext?.requestId ?? awsRequestId;
+  const correlationId = (headers['x-correlation-id'] ?? '').slice(0, 128) || requestId;
+  return { requestId, correlationId, headers, runtime: await getRuntime() };
+}
 
 /** Builds the request context and logs one structured line per request with its outcome and latency. */
 const requestContext = (): ApiMiddleware => ({
   before: async (request: ApiRequest) => {
     request.context.startedAt = performance.now();
-    const headers = lowerCaseHeaders(request.event);
-    const requestId = request.event.requestContext?.requestId ?? request.context.awsRequestId;
-    const correlationId = (headers['x-correlation-id'] ?? '').slice(0, 128) || requestId;
-    request.context.request = { requestId, correlationId, headers, runtime: await getRuntime() };
+    request.context.request = await requestContextOf(request.event, request.context.awsRequestId);
   },
   after: async (request: ApiRequest) => logRequest(request),
   onError: async (request: ApiRequest) => logRequest(request),
@@ -127,18 +137,39 @@ const errorEnvelope = (): ApiMiddleware => ({
 });
 
 /** Bearer JWT → principal (401 on any failure). */
+export async function authenticate(ctx: RequestContext): Promise<Principal> {
+  const header = ctx.headers.authorization ?? '';
+  const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/i.exec(header);
+  if (!match?.[1]) throw new AppError('UNAUTHENTICATED', 'Authorization: Bearer <token> is required');
+  return ctx.runtime.verifyToken(match[1]);
+}
+
 const authentication = (): ApiMiddleware => ({
   before: async (request: ApiRequest) => {
-    const ctx = request.context.request!;
-    const header = ctx.headers.authorization ?? '';
-    const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(header);
-    if (!match?.[1]) throw new AppError('UNAUTHENTICATED', 'Authorization: Bearer <token> is required');
-    request.context.principal = await ctx.runtime.verifyToken(match[1]);
+    request.context.principal = await authenticate(request.context.request!);
+  },
+});
+
+/**
+ * After a successful mutation, a fanout hint for its tenant: the one place REST writes reach the
+ * WebSocket broadcaster (docs/adr/0008-event-stream.md). A hint that cannot be sent never fails the
+ * request - the change is committed, and the tick's sweep delivers it.
+ */
+const fanoutHint = (): ApiMiddleware => ({
+  after: async (request: ApiRequest) => {
+    const { tenantId } = request.context;
+    const status = request.response?.statusCode ?? 500;
+    if (tenantId === undefined || request.event.httpMethod === 'GET' || status >= 400) return;
+    try {
+      await request.context.request!.runtime.fanout.hint([tenantId]);
+    } catch (error) {
+      logger.warn('fanout hint failed', { tenantId, error: error as Error });
+    }
   },
 });
 
 /** X-Stella-Tenant is required (403 TENANT_REQUIRED) and must be granted by the token. */
-function tenantContext(ctx: RequestContext, principal: Principal): TenantContext {
+export function tenantContext(ctx: RequestContext, principal: Principal): TenantContext {
   const tenantId = ctx.headers['x-stella-tenant'];
   if (!tenantId) throw new AppError('TENANT_REQUIRED', 'X-Stella-Tenant header is required');
   if (!TENANT_ID_PATTERN.test(tenantId)) {
@@ -154,14 +185,21 @@ function tenantContext(ctx: RequestContext, principal: Principal): TenantContext
   return { ...ctx, principal, tenantId, projectId };
 }
 
+/** 403 unless the token carries the operation's scope. */
+export function requireScope(ctx: TenantContext, scope: Scope | undefined): void {
+  if (scope && !ctx.principal.scopes.has(scope)) {
+    throw new AppError('FORBIDDEN', `this operation requires scope '${scope}'`);
+  }
+}
+
 /**
  * Finds the operation for an event. Custom methods (`POST /sources/{id}:pause`) reach API Gateway as the
  * resource `/sources/{id}` with id `abc:pause`; they are matched as `POST /sources/{id}:pause` with id `abc`.
  */
-function resolve<Ctx>(
-  operations: Record<string, Operation<Ctx>>,
+export function resolveOperation<Op>(
+  operations: Record<string, Op>,
   event: APIGatewayProxyEvent,
-): { op: Operation<Ctx>; route: string; params: Record<string, string> } {
+): { op: Op; route: string; params: Record<string, string> } {
   const params: Record<string, string> = {};
   for (const [name, value] of Object.entries(event.pathParameters ?? {})) {
     if (typeof value === 'string') params[name] = value;
@@ -211,8 +249,8 @@ export type ApiHandler = (event: APIGatewayProxyEvent, context: Context) => Prom
 
 /**
  * An authenticated, tenant-scoped REST function. The middleware order (the onion) lives here only:
- * requestContext, errorEnvelope, authentication; then tenant and scope checks, Idempotency-Key (POST),
- * validation, the operation.
+ * requestContext, errorEnvelope, authentication, fanoutHint (after a mutation); then tenant and scope
+ * checks, Idempotency-Key (POST), validation, the operation.
  *
  * Idempotency sits after the scope check, so only a caller allowed to run the operation sees its kept
  * answer and credential errors are never kept; and before validation, so a replay answers what the first
@@ -223,12 +261,12 @@ export function tenantApi(operations: Record<string, Operation<TenantContext>>):
     .use(requestContext())
     .use(errorEnvelope())
     .use(authentication())
+    .use(fanoutHint())
     .handler(async (event, context) => {
-      const { op, route, params } = resolve(operations, event);
+      const { op, route, params } = resolveOperation(operations, event);
       const ctx = tenantContext(context.request!, context.principal!);
-      if (op.scope && !ctx.principal.scopes.has(op.scope)) {
-        throw new AppError('FORBIDDEN', `this operation requires scope '${op.scope}'`);
-      }
+      requireScope(ctx, op.scope);
+      context.tenantId = ctx.tenantId;
       const key = event.httpMethod === 'POST' ? idempotencyKeyOf(ctx.headers) : undefined;
       if (key === undefined) return invoke(op, ctx, event, params);
       const { runtime } = ctx;
@@ -254,7 +292,7 @@ export function publicApi(operations: Record<string, Operation<RequestContext>>)
     .use(requestContext())
     .use(errorEnvelope())
     .handler(async (event, context) => {
-      const { op, params } = resolve(operations, event);
+      const { op, params } = resolveOperation(operations, event);
       return invoke(op, context.request!, event, params);
     }) as unknown as ApiHandler;
 }

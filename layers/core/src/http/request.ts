@@ -4,7 +4,8 @@ import { AppError, type ErrorDetail, ValidationError } from '../domain/errors.ts
 
 /** Header lookup is case-insensitive: API Gateway passes names as the client sent them. */
 export function lowerCaseHeaders(event: APIGatewayProxyEvent): Record<string, string> {
-  const headers: Record<string, string> = {};
+  // Null prototype: looking up a header the client did not send never finds an Object.prototype member.
+  const headers: Record<string, string> = Object.create(null);
   for (const [name, value] of Object.entries(event.headers ?? {})) {
     if (typeof value === 'string') headers[name.toLowerCase()] = value;
   }
@@ -29,11 +30,47 @@ export function parseJsonBody(
   if (!/^application\/([a-z0-9.+-]+\+)?json\b/i.test(contentType)) {
     throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'request body must be application/json');
   }
+  let body: unknown;
   try {
-    return JSON.parse(raw.toString('utf8'));
+    body = JSON.parse(raw.toString('utf8'));
   } catch {
     throw new AppError('INVALID_JSON', 'request body is not valid JSON');
   }
+  const problem = storableJsonProblem(body);
+  if (problem) throw new ValidationError('request body holds a value that cannot be stored', [problem]);
+  return body;
+}
+
+/** Deeper JSON than this is refused: payloads are data, and deep nesting only costs stack. */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * The first value in a parsed JSON document that PostgreSQL or canonical JSON cannot take - a NUL
+ * character or unpaired surrogate in a string or key, a number beyond double range (`1e400` parses to
+ * Infinity), nesting beyond MAX_JSON_DEPTH - so it is a 400 here instead of a 500 later. Iterative, so
+ * hostile nesting cannot exhaust the stack.
+ */
+export function storableJsonProblem(value: unknown): ErrorDetail | null {
+  const stack: { value: unknown; path: string; depth: number }[] = [{ value, path: '', depth: 0 }];
+  const badString = (text: string) => text.includes('\u0000') || !text.isWellFormed();
+  while (stack.length > 0) {
+    const item = stack.pop()!;
+    if (item.depth > MAX_JSON_DEPTH)
+      return { path: item.path, message: `nested deeper than ${MAX_JSON_DEPTH} levels` };
+    if (typeof item.value === 'string') {
+      if (badString(item.value))
+        return { path: item.path, message: 'contains a NUL character or unpaired surrogate' };
+    } else if (typeof item.value === 'number') {
+      if (!Number.isFinite(item.value)) return { path: item.path, message: 'number out of range' };
+    } else if (item.value !== null && typeof item.value === 'object') {
+      for (const [key, child] of Object.entries(item.value)) {
+        const path = item.path ? `${item.path}.${key}` : key;
+        if (badString(key)) return { path, message: 'key contains a NUL character or unpaired surrogate' };
+        stack.push({ value: child, path, depth: item.depth + 1 });
+      }
+    }
+  }
+  return null;
 }
 
 /** Validates `input` with a zod schema; failures list every offending field. */
@@ -53,7 +90,7 @@ export function queryParameters(event: APIGatewayProxyEvent): Record<string, str
   for (const [name, values] of Object.entries(multi)) {
     if (values && values.length > 1) throw new ValidationError(`query parameter '${name}' is repeated`);
   }
-  const single: Record<string, string> = {};
+  const single: Record<string, string> = Object.create(null);
   for (const [name, value] of Object.entries(event.queryStringParameters ?? {})) {
     if (typeof value === 'string') single[name] = value;
   }

@@ -18,8 +18,8 @@ export interface PublishOutcome {
 
 /**
  * Outbound domain events (DESIGN §4, §9: the EventBridge bus). Delivery is at least once: a consumer
- * dedupes on `eventId` / `idempotencyKey`. `publish` reports per event and throws only when it could not
- * tell what happened to any of them.
+ * dedupes on `eventId` / `idempotencyKey`. `publish` reports the outcome per event; an event it could not
+ * deliver, for whatever reason, is a failure in the outcome rather than a thrown error.
  */
 export interface EventPublisherPort {
   publish(events: readonly PublishableEvent[]): Promise<PublishOutcome>;

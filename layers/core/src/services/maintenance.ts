@@ -3,27 +3,48 @@ import { deleteExpiredIdempotencyKeys } from '../adapters/postgres/sql/maintenan
 import { findExpiredLeases } from '../adapters/postgres/sql/maintenance/find-expired-leases.ts';
 import { findStalePlanningRuns } from '../adapters/postgres/sql/maintenance/find-stale-planning-runs.ts';
 import { completeJobs } from '../adapters/postgres/sql/worker/complete-jobs.ts';
+import { listConnectionTenants } from '../adapters/postgres/sql/ws/list-connection-tenants.ts';
 import { logger } from '../observability/logger.ts';
 import type { Clock } from '../ports/clock-and-ids.ts';
+import type { FanoutService } from './fanout.ts';
+import type { PublisherService } from './publisher.ts';
 import type { RunsService } from './runs.ts';
+import type { StreamsService } from './streams.ts';
 
 export interface TickReport {
   at: string;
   leasesExpired: number;
   runsReplanned: number;
   idempotencyKeysPruned: number;
+  eventsPublished: number;
+  eventsPrunedByAge: number;
+  eventsPrunedByCount: number;
+  /** Tenants with WebSocket connections, each sent a fanout hint. */
+  fanoutSwept: number;
 }
 
 const REAPER = { subject: 'system:reaper', scopes: [] };
 /** A plan message normally lands within seconds; a run planning for longer lost its message. */
 const STALE_PLANNING_SECONDS = 30;
+/** Events one tick publishes at most: a backlog drains over several ticks, within the tick's timeout. */
+export const TICK_PUBLISH_LIMIT = 5_000;
 
 /**
  * The minute tick (DESIGN §4): cross-tenant housekeeping driven by timestamps in SQL, never by timers.
  * Every task is idempotent and fenced, so overlapping ticks or a missed minute are harmless.
  */
 export class MaintenanceService {
-  constructor(private readonly deps: { db: Database; clock: Clock; runs: RunsService }) {}
+  constructor(
+    private readonly deps: {
+      db: Database;
+      clock: Clock;
+      runs: RunsService;
+      /** null when publishing is off (EVENT_BUS_NAME unset) */
+      publisher?: PublisherService | null;
+      streams: StreamsService;
+      fanout: FanoutService;
+    },
+  ) {}
 
   async tick(): Promise<TickReport> {
     const now = this.deps.clock.now();
@@ -35,7 +56,32 @@ export class MaintenanceService {
       idempotencyKeysPruned += deleted;
       if (deleted < 1000) break;
     }
-    return { at: now.toISOString(), leasesExpired, runsReplanned, idempotencyKeysPruned };
+    const eventsPublished = this.deps.publisher
+      ? (await this.deps.publisher.publishPending(TICK_PUBLISH_LIMIT)).published
+      : 0;
+    const { eventsPrunedByAge, eventsPrunedByCount } = await this.deps.streams.prune();
+    const fanoutSwept = await this.sweepFanout();
+    return {
+      at: now.toISOString(),
+      leasesExpired,
+      runsReplanned,
+      idempotencyKeysPruned,
+      eventsPublished,
+      eventsPrunedByAge,
+      eventsPrunedByCount,
+      fanoutSwept,
+    };
+  }
+
+  /**
+   * A fanout hint for every tenant with WebSocket connections: delivers what lost hints (and the tick's
+   * own writes, like reaped leases) left behind, and lets the broadcaster heartbeat idle connections. It
+   * runs after the other tasks so their events are covered.
+   */
+  async sweepFanout(): Promise<number> {
+    const tenants = await this.deps.db.system((db) => listConnectionTenants(db));
+    await this.deps.fanout.hint(tenants);
+    return tenants.length;
   }
 
   /**

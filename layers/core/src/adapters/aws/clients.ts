@@ -1,3 +1,4 @@
+import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SQSClient } from '@aws-sdk/client-sqs';
 
@@ -29,4 +30,20 @@ let eventBridge: EventBridgeClient | undefined;
 export function eventBridgeClient(): EventBridgeClient {
   eventBridge ??= new EventBridgeClient({ region: awsRegion() });
   return eventBridge;
+}
+
+let managementApi: { endpoint: string; client: ApiGatewayManagementApiClient } | undefined;
+
+/**
+ * The API Gateway management API of one WebSocket stage: the endpoint is the stage's https URL on AWS, the
+ * local runtime's own URL locally (WS_MANAGEMENT_ENDPOINT).
+ */
+export function managementApiClient(endpoint: string): ApiGatewayManagementApiClient {
+  if (managementApi?.endpoint !== endpoint) {
+    managementApi = {
+      endpoint,
+      client: new ApiGatewayManagementApiClient({ region: awsRegion(), endpoint }),
+    };
+  }
+  return managementApi.client;
 }

@@ -31,8 +31,13 @@ export async function readEvents(
   after: StreamPosition | null,
   filter: EventFilter,
   limit: number,
-): Promise<{ events: StreamEvent[]; last: StreamPosition | null }> {
-  const result = await db.query<{ tx: string; seq: string; envelope: Record<string, unknown>; matches: boolean }>(
+): Promise<{ events: StreamEvent[]; last: StreamPosition | null; scanned: number }> {
+  const result = await db.query<{
+    tx: string;
+    seq: string;
+    envelope: Record<string, unknown>;
+    matches: boolean;
+  }>(
     `SELECT tx_id::text AS tx, seq::text AS seq, envelope,
             ($5::uuid IS NULL OR envelope->'subject'->'data'->>'runId' = $5::text OR
                (subject_kind = 'run' AND subject_id = $5::text))
@@ -41,11 +46,12 @@ export async function readEvents(
         AND ($8::uuid IS NULL OR envelope->'subject'->'data'->>'sourceId' = $8::text OR
                (subject_kind = 'source' AND subject_id = $8::text))
         AND ($9::text[] IS NULL OR event_type = ANY($9)) AS matches
-       FROM events
+       FROM events e
       WHERE tenant_id = $1
         AND ($2::xid8 IS NULL OR (tx_id, seq) > ($2::xid8, $3::bigint))
         AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
-      ORDER BY tx_id, seq
+      -- e.seq, not the text output column of the same name: ORDER BY seq would sort '10' before '2'.
+      ORDER BY e.tx_id, e.seq
       LIMIT $4`,
     [
       tenantId,
@@ -63,8 +69,12 @@ export async function readEvents(
   return {
     events: result.rows
       .filter((row) => row.matches)
-      .map((row) => ({ position: { tx: row.tx, seq: row.seq }, envelope: { ...row.envelope, seq: Number(row.seq) } })),
+      .map((row) => ({
+        position: { tx: row.tx, seq: row.seq },
+        envelope: { ...row.envelope, seq: Number(row.seq) },
+      })),
     last: lastRow ? { tx: lastRow.tx, seq: lastRow.seq } : after,
+    scanned: result.rows.length,
   };
 }
 

@@ -16,8 +16,9 @@ export async function insertConnection(db: Queryable, c: NewConnection): Promise
      VALUES ($1, $2, $3, $4, $5, $6, $6)
      ON CONFLICT (tenant_id, connection_id) DO UPDATE
        SET subject = EXCLUDED.subject, scopes = EXCLUDED.scopes, project_id = EXCLUDED.project_id,
-           subscriptions = '[]'::jsonb, delivered_seq = 0, connected_at = EXCLUDED.connected_at,
-           last_seen_at = EXCLUDED.last_seen_at`,
+           subscriptions = '[]'::jsonb, delivery_token = NULL, delivery_until = NULL,
+           delivery_requested = false, connected_at = EXCLUDED.connected_at,
+           last_seen_at = EXCLUDED.last_seen_at, last_sent_at = NULL`,
     [c.tenantId, c.connectionId, c.subject, [...c.scopes], c.projectId, c.now],
   );
 }
