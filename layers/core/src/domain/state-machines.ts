@@ -1,9 +1,9 @@
 import { IllegalTransitionError } from './errors.ts';
 
 /**
- * The job and run state machines of DESIGN §6. This table is the one place transitions are defined;
- * SQL guards each transition with `WHERE status = ANY(<allowed from-states>)` taken from here, so a stale
- * actor's write matches no row and changes nothing.
+ * The job and run state machines of DESIGN §6. This table is the one place transitions are defined; each
+ * SQL statement that makes a transition guards it with the same from-states (`WHERE status IN (...)`), so
+ * a stale actor's write matches no row and changes nothing.
  */
 export const JOB_STATES = [
   'pending',
@@ -82,15 +82,6 @@ export function nextJobState(from: JobState, event: JobTransition): JobState {
 
 export function nextRunState(from: RunState, event: RunTransition): RunState {
   return apply('run', RUN_TRANSITIONS, from, event);
-}
-
-/** States a job must be in for `event` to apply: the `WHERE status = ANY($n)` guard in SQL. */
-export function jobStatesAllowing(event: JobTransition): readonly JobState[] {
-  return JOB_TRANSITIONS[event].from;
-}
-
-export function canTransitionJob(from: JobState, event: JobTransition): boolean {
-  return (JOB_TRANSITIONS[event].from as readonly JobState[]).includes(from);
 }
 
 /**

@@ -1,6 +1,3 @@
-import type { Queryable } from '../../database.ts';
-import type { JobRow } from '../jobs/job-row.ts';
-
 export interface LeaseJobsParams {
   tenantId: string;
   types: readonly string[];
@@ -59,11 +56,6 @@ events AS (
 )
 SELECT * FROM leased ORDER BY priority DESC, is_backfill, not_before, id`,
 };
-
-export async function leaseJobs(db: Queryable, p: LeaseJobsParams): Promise<JobRow[]> {
-  const result = await db.query<JobRow>(LEASE_JOBS.text, leaseJobsValues(p));
-  return result.rows;
-}
 
 export function leaseJobsValues(p: LeaseJobsParams): unknown[] {
   return [p.tenantId, [...new Set(p.types)], p.max, p.workerId, p.leaseSeconds, JSON.stringify(p.actor)];
