@@ -8,7 +8,7 @@ import { StreamNotifier } from './adapters/in-process/stream-notifier.ts';
 import { resolveConnectionString } from './adapters/postgres/connection-string.ts';
 import { Database } from './adapters/postgres/database.ts';
 import { systemClock, uuidV7Ids } from './adapters/system.ts';
-import { createTokenVerifier, type TokenVerifier } from './auth/tokens.ts';
+import { type TokenVerifier, tokenVerifierFromConfig } from './auth/tokens.ts';
 import { type Config, loadConfig } from './config.ts';
 import { CursorCodec } from './domain/cursor.ts';
 import type { Clock, IdGenerator } from './ports/clock-and-ids.ts';
@@ -83,9 +83,7 @@ export async function closeRuntime(): Promise<void> {
 
 async function buildRuntime(): Promise<Runtime> {
   const config = loadConfig();
-  if (!config.AUTH_JWKS && !config.AUTH_JWKS_URL) {
-    throw new Error('configuration: set AUTH_JWKS (a JWKS document) or AUTH_JWKS_URL');
-  }
+  const verifyToken = tokenVerifierFromConfig(config);
   const db = Database.connect(await resolveConnectionString(config), {
     appRole: config.DB_APP_ROLE,
     systemRole: config.DB_SYSTEM_ROLE,
@@ -95,12 +93,6 @@ async function buildRuntime(): Promise<Runtime> {
   const clock = systemClock;
   const ids = uuidV7Ids;
   const cursors = new CursorCodec(await cursorSecret(config));
-  const verifyToken = createTokenVerifier({
-    issuer: config.AUTH_ISSUER,
-    audience: config.AUTH_AUDIENCE,
-    clockSkewSeconds: config.AUTH_CLOCK_SKEW_S,
-    jwks: config.AUTH_JWKS ? JSON.parse(config.AUTH_JWKS) : new URL(config.AUTH_JWKS_URL!),
-  });
   const planQueue: QueuePort = config.PLAN_QUEUE_URL
     ? new SqsQueue(sqsClient(), config.PLAN_QUEUE_URL)
     : new MemoryQueue({ visibilityTimeoutMs: 30_000 });

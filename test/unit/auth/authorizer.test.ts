@@ -10,12 +10,11 @@ import {
 } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  bearerToken,
   createRequestAuthorizer,
   type RequestAuthorizer,
   stageWildcardArn,
 } from '../../../layers/core/src/auth/authorizer.ts';
-import { createTokenVerifier, issueToken } from '../../../layers/core/src/auth/tokens.ts';
+import { bearerToken, createTokenVerifier, issueToken } from '../../../layers/core/src/auth/tokens.ts';
 
 /**
  * The authorizer against real tokens: an Ed25519 key generated per run, verified by the very verifier the

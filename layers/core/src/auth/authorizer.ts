@@ -1,9 +1,15 @@
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { TENANT_ID_PATTERN } from '../adapters/postgres/database.ts';
-import { type Config, loadConfig } from '../config.ts';
+import { loadConfig } from '../config.ts';
 import { AppError, type ErrorCode } from '../domain/errors.ts';
 import { logger } from '../observability/logger.ts';
-import { createTokenVerifier, grantsTenant, type Principal, type TokenVerifier } from './tokens.ts';
+import {
+  bearerToken,
+  grantsTenant,
+  type Principal,
+  type TokenVerifier,
+  tokenVerifierFromConfig,
+} from './tokens.ts';
 
 /**
  * The API Gateway Lambda authorizer (REQUEST type) of the REST API: the bearer token and the tenant it is
@@ -44,29 +50,6 @@ export interface AuthorizerDenyContext {
 
 /** The error API Gateway turns into 401 (any other error is a 500 AUTHORIZER_CONFIGURATION_ERROR). */
 const UNAUTHORIZED = 'Unauthorized';
-
-const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]+)$/i;
-
-/** The token of an `Authorization: Bearer <token>` header, or undefined when absent or malformed. */
-export function bearerToken(authorization: string | undefined): string | undefined {
-  return BEARER.exec(authorization ?? '')?.[1];
-}
-
-/**
- * The token verifier the functions' runtime uses, from the same configuration: issuer, audience, bounded
- * clock skew and the key set (`AUTH_JWKS` or `AUTH_JWKS_URL`). Needs nothing else - no database.
- */
-export function tokenVerifierFromConfig(config: Config): TokenVerifier {
-  if (!config.AUTH_JWKS && !config.AUTH_JWKS_URL) {
-    throw new Error('configuration: set AUTH_JWKS (a JWKS document) or AUTH_JWKS_URL');
-  }
-  return createTokenVerifier({
-    issuer: config.AUTH_ISSUER,
-    audience: config.AUTH_AUDIENCE,
-    clockSkewSeconds: config.AUTH_CLOCK_SKEW_S,
-    jwks: config.AUTH_JWKS ? JSON.parse(config.AUTH_JWKS) : new URL(config.AUTH_JWKS_URL!),
-  });
-}
 
 /**
  * `arn:aws:execute-api:<region>:<account>:<api>/<stage>/<METHOD>/<path>` → `…:<api>/<stage>/*`: every method

@@ -8,6 +8,7 @@ import {
   jwtVerify,
   SignJWT,
 } from 'jose';
+import type { Config } from '../config.ts';
 import { AppError } from '../domain/errors.ts';
 
 export const SCOPES = ['orch:read', 'orch:operate', 'orch:quota', 'orch:backfill'] as const;
@@ -99,4 +100,27 @@ export async function issueToken(options: IssueTokenOptions): Promise<string> {
     .setIssuedAt()
     .setExpirationTime(options.expiresIn)
     .sign(key);
+}
+
+const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]+)$/i;
+
+/** The token of an `Authorization: Bearer <token>` header, or undefined when absent or malformed. */
+export function bearerToken(authorization: string | undefined): string | undefined {
+  return BEARER.exec(authorization ?? '')?.[1];
+}
+
+/**
+ * The token verifier the functions' runtime uses, from the same configuration: issuer, audience, bounded
+ * clock skew and the key set (`AUTH_JWKS` or `AUTH_JWKS_URL`). Needs nothing else - no database.
+ */
+export function tokenVerifierFromConfig(config: Config): TokenVerifier {
+  if (!config.AUTH_JWKS && !config.AUTH_JWKS_URL) {
+    throw new Error('configuration: set AUTH_JWKS (a JWKS document) or AUTH_JWKS_URL');
+  }
+  return createTokenVerifier({
+    issuer: config.AUTH_ISSUER,
+    audience: config.AUTH_AUDIENCE,
+    clockSkewSeconds: config.AUTH_CLOCK_SKEW_S,
+    jwks: config.AUTH_JWKS ? JSON.parse(config.AUTH_JWKS) : new URL(config.AUTH_JWKS_URL!),
+  });
 }

@@ -2,7 +2,7 @@ import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { z } from 'zod';
 import { TENANT_ID_PATTERN } from '../adapters/postgres/database.ts';
-import { grantsTenant, type Principal, type Scope } from '../auth/tokens.ts';
+import { bearerToken, grantsTenant, type Principal, type Scope } from '../auth/tokens.ts';
 import { AppError } from '../domain/errors.ts';
 import { logger } from '../observability/logger.ts';
 import { getRuntime, type Runtime } from '../runtime.ts';
@@ -138,10 +138,9 @@ const errorEnvelope = (): ApiMiddleware => ({
 
 /** Bearer JWT → principal (401 on any failure). */
 export async function authenticate(ctx: RequestContext): Promise<Principal> {
-  const header = ctx.headers.authorization ?? '';
-  const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/i.exec(header);
-  if (!match?.[1]) throw new AppError('UNAUTHENTICATED', 'Authorization: Bearer <token> is required');
-  return ctx.runtime.verifyToken(match[1]);
+  const token = bearerToken(ctx.headers.authorization);
+  if (!token) throw new AppError('UNAUTHENTICATED', 'Authorization: Bearer <token> is required');
+  return ctx.runtime.verifyToken(token);
 }
 
 const authentication = (): ApiMiddleware => ({

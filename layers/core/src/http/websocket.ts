@@ -1,7 +1,7 @@
 import type { Context } from 'aws-lambda';
 import { TENANT_ID_PATTERN } from '../adapters/postgres/database.ts';
 import { WebSocketMessage } from '../api/streams.ts';
-import { grantsTenant } from '../auth/tokens.ts';
+import { bearerToken, grantsTenant } from '../auth/tokens.ts';
 import { AppError } from '../domain/errors.ts';
 import { logger } from '../observability/logger.ts';
 import { getRuntime } from '../runtime.ts';
@@ -47,7 +47,7 @@ export async function handleConnect(event: WebSocketEvent, context: Context): Pr
   const requestId = event.requestContext.requestId ?? context.awsRequestId;
   try {
     const runtime = await getRuntime();
-    const bearer = /^Bearer (.+)$/.exec(header(event, 'authorization') ?? '')?.[1];
+    const bearer = bearerToken(header(event, 'authorization'));
     const token = bearer ?? event.queryStringParameters?.token;
     if (!token)
       throw new AppError('UNAUTHENTICATED', 'a token is required (Authorization header or ?token=)');
