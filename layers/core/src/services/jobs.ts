@@ -114,7 +114,7 @@ export class JobsService {
         ticket: noteOf(call).ticket,
         actor: call.actor,
       });
-      await this.audit(db, call, 'job.cancel', job);
+      await this.audit(db, call, { action: 'job.cancel', before: job });
     });
     return this.get(call, job.id);
   }
@@ -128,7 +128,7 @@ export class JobsService {
     if (job.status === 'queued') {
       await this.deps.db.tenant(call.tenantId, async (db) => {
         await makeJobReady(db, call.tenantId, job.id, call.actor, noteOf(call));
-        await this.audit(db, call, 'job.retry', job);
+        await this.audit(db, call, { action: 'job.retry', before: job });
       });
       return this.get(call, job.id);
     }
@@ -162,7 +162,7 @@ export class JobsService {
     const job = await this.row(call, id);
     const changed = await this.deps.db.tenant(call.tenantId, async (db) => {
       const done = await prioritizeJob(db, call.tenantId, job.id, priority, call.actor, noteOf(call));
-      if (done) await this.audit(db, call, 'job.prioritize', job);
+      if (done) await this.audit(db, call, { action: 'job.prioritize', before: job });
       return done;
     });
     if (!changed) throw new AppError('ILLEGAL_TRANSITION', `a ${job.status} job cannot be reprioritized`);
@@ -233,7 +233,11 @@ export class JobsService {
   }
 
   /** An audit entry for an operator control on a job: its state before (as read) and after (in `db`). */
-  private async audit(db: Queryable, call: CallContext, action: string, before: JobRow): Promise<void> {
+  private async audit(
+    db: Queryable,
+    call: CallContext,
+    { action, before }: { action: string; before: JobRow },
+  ): Promise<void> {
     const after = await getJob(db, call.tenantId, before.id);
     await recordAudit(db, call, {
       action,
