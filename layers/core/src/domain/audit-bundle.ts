@@ -86,8 +86,10 @@ const line = (value: unknown) => `${canonicalJson(value)}\n`;
 export function chainedLines(records: readonly unknown[]): { text: string; head: string } {
   let prev = AUDIT_GENESIS_HASH;
   const lines = records.map((record) => {
-    const hash = lineHash(prev, record);
-    const text = line({ hash, prev, record });
+    // The record is serialized once: `{"hash","prev","record"}` is already in canonical key order.
+    const json = canonicalJson(record);
+    const hash = sha256Digest(prev + json);
+    const text = `{"hash":${JSON.stringify(hash)},"prev":${JSON.stringify(prev)},"record":${json}}\n`;
     prev = hash;
     return text;
   });

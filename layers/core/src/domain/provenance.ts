@@ -118,10 +118,14 @@ export function runProvenance(
 ): ProvenanceStatement {
   const runJobs = jobs.filter((job) => job.runId === run.id).sort((a, b) => byString(a.key, b.key));
   const runArtifacts = artifacts.filter((a) => a.runId === run.id).sort((a, b) => byString(a.id, b.id));
+  const historyOf = groupBy(
+    history.filter((h) => h.runId === run.id && h.attempt >= 1),
+    (h) => h.jobId,
+  );
   const workers = new Set<string>();
   const jobViews = runJobs.map((job) => {
     const attempts = new Map<number, ProvenanceAttempt>();
-    const rows = history.filter((h) => h.jobId === job.id && h.attempt >= 1).sort((a, b) => a.id - b.id);
+    const rows = (historyOf.get(job.id) ?? []).sort((a, b) => a.id - b.id);
     for (const row of rows) {
       let attempt = attempts.get(row.attempt);
       if (!attempt) {
@@ -185,4 +189,37 @@ export function runProvenance(
       artifacts: runArtifacts.map(({ runId: _run, createdAt: _at, ...artifact }) => artifact),
     },
   };
+}
+
+/** One statement per run, in run order; the records are grouped by run once (a window holds thousands). */
+export function runsProvenance(
+  tenant: string,
+  runs: readonly ExportRun[],
+  jobs: readonly ExportJob[],
+  history: readonly ExportHistory[],
+  artifacts: readonly ExportArtifact[],
+): ProvenanceStatement[] {
+  const jobsOf = groupBy(jobs, (job) => job.runId);
+  const historyOf = groupBy(history, (row) => row.runId);
+  const artifactsOf = groupBy(artifacts, (artifact) => artifact.runId);
+  return runs.map((run) =>
+    runProvenance(
+      tenant,
+      run,
+      jobsOf.get(run.id) ?? [],
+      historyOf.get(run.id) ?? [],
+      artifactsOf.get(run.id) ?? [],
+    ),
+  );
+}
+
+function groupBy<T>(items: readonly T[], keyOf: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const key = keyOf(item);
+    const group = groups.get(key);
+    if (group) group.push(item);
+    else groups.set(key, [item]);
+  }
+  return groups;
 }

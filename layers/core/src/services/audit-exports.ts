@@ -39,7 +39,7 @@ import {
   type ExportHistory,
   type ExportJob,
   type ExportRun,
-  runProvenance,
+  runsProvenance,
 } from '../domain/provenance.ts';
 import { logger } from '../observability/logger.ts';
 import type { Clock, IdGenerator } from '../ports/clock-and-ids.ts';
@@ -231,7 +231,7 @@ export class AuditExportsService {
         'history.jsonl': history,
         'throttles.jsonl': data.throttles.map(exportThrottle),
         'artifacts.jsonl': artifacts,
-        'provenance.jsonl': runs.map((run) => runProvenance(tenantId, run, jobs, history, artifacts)),
+        'provenance.jsonl': runsProvenance(tenantId, runs, jobs, history, artifacts),
       },
     });
   }
