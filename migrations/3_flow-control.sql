@@ -85,3 +85,24 @@ CREATE TABLE incidents (
 -- One open incident per (kind, subject): raising it again is a no-op, not a duplicate.
 CREATE UNIQUE INDEX incidents_open_idx ON incidents (tenant_id, kind, subject_kind, subject_id)
   WHERE status = 'open';
+
+-- Circuit breaker per (tenant, source) (ADR 0010). State lives on the source row (2_sources-runs-jobs.sql:
+-- circuit_state, circuit_failures, circuit_opened_at); the thresholds are per source with platform defaults.
+-- Failures are counted in a fixed window that starts at the first failure after the last reset.
+ALTER TABLE sources
+  ADD COLUMN circuit_failure_threshold integer NOT NULL DEFAULT 5 CHECK (circuit_failure_threshold BETWEEN 1 AND 10000),
+  ADD COLUMN circuit_window_seconds    integer NOT NULL DEFAULT 60 CHECK (circuit_window_seconds BETWEEN 1 AND 86400),
+  ADD COLUMN circuit_cooldown_seconds  integer NOT NULL DEFAULT 30 CHECK (circuit_cooldown_seconds BETWEEN 1 AND 86400),
+  ADD COLUMN circuit_window_start      timestamptz,
+  -- The probe lease of a half-open circuit: its success closes the circuit, its failure opens it again.
+  ADD COLUMN circuit_probe_job_id      uuid,
+  ADD COLUMN circuit_changed_at        timestamptz;
+
+-- The pause of an operator (`POST /sources/{id}:pause`) and the quota's own pause are flags; every
+-- other restriction is a throttle row. A quota records who last changed it, for the summary.
+ALTER TABLE quotas ADD COLUMN pause_reason text;
+
+-- Incidents are listed newest first.
+CREATE INDEX incidents_list_idx ON incidents (tenant_id, id);
+-- Throttled jobs are released by source when a source resumes or its circuit closes.
+CREATE INDEX jobs_throttled_source_idx ON jobs (tenant_id, source_id) WHERE status = 'throttled';

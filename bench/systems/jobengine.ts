@@ -88,7 +88,7 @@ async function worker(databaseUrl: string, batchSize: number): Promise<BenchWork
           TENANT,
           LEASE_JOBS,
           leaseJobsValues({
-            tenantId: TENANT,
+            tenantIds: [TENANT],
             types: [TYPE],
             max: batchSize,
             workerId,

@@ -56,6 +56,8 @@ const schema = z.object({
   PUBLISH_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
   /** Period of the local runtime's publishing loop (on AWS the minute tick publishes). */
   PUBLISH_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(500),
+  /** Backpressure guard: open (pending, queued, throttled) jobs one tenant may hold; beyond it enqueue is 429. */
+  BACKPRESSURE_MAX_OPEN_JOBS: z.coerce.number().int().min(1).default(1_000_000),
 });
 
 export type Config = z.infer<typeof schema>;

@@ -13,6 +13,18 @@ export {
 } from './adapters/postgres/sql/events/read-events.ts';
 export { systemClock, uuidV7Ids } from './adapters/system.ts';
 export { DiscardBody, ListDeadLettersQuery, ReplayFilterBody, ReplayOneBody } from './api/dead-letters.ts';
+export {
+  CreateBucketBody,
+  CreateQuotaBody,
+  CreateThrottleBody,
+  ListBucketsQuery,
+  ListCircuitsQuery,
+  ListIncidentsQuery,
+  ListQuotasQuery,
+  ListThrottlesQuery,
+  UpdateBucketBody,
+  UpdateQuotaBody,
+} from './api/flow-control.ts';
 export { CreateJobBody, JobHistoryQuery, ListJobsQuery, PrioritizeBody } from './api/jobs.ts';
 export { CreatePackRunBody, ListPackRunLogsQuery } from './api/pack-runs.ts';
 export { CancelBody, CreateRunBody, ListRunsQuery } from './api/runs.ts';

@@ -15,10 +15,12 @@ import type { Clock, IdGenerator } from './ports/clock-and-ids.ts';
 import type { ConnectionPoster } from './ports/connection-poster.ts';
 import type { EventPublisherPort } from './ports/event-publisher.ts';
 import type { QueuePort } from './ports/queue.ts';
+import type { BackpressureSettings } from './services/backpressure.ts';
 import { BroadcasterService } from './services/broadcaster.ts';
 import { ConnectionsService } from './services/connections.ts';
 import { DeadLettersService } from './services/dead-letters.ts';
 import { FanoutService } from './services/fanout.ts';
+import { FlowControlService } from './services/flow-control.ts';
 import { JobsService } from './services/jobs.ts';
 import { LeasingService } from './services/leasing.ts';
 import { MaintenanceService } from './services/maintenance.ts';
@@ -42,6 +44,7 @@ export interface Runtime {
   /** The `plan` queue: SQS when PLAN_QUEUE_URL is set, else in-process (consumed by the local runtime). */
   planQueue: QueuePort;
   sources: SourcesService;
+  flowControl: FlowControlService;
   runs: RunsService;
   jobs: JobsService;
   leasing: LeasingService;
@@ -130,6 +133,7 @@ async function buildRuntime(): Promise<Runtime> {
       fanoutQueue,
       connectionPoster,
       streamSettings,
+      backpressure: { maxOpenJobsPerTenant: config.BACKPRESSURE_MAX_OPEN_JOBS },
     }),
   };
 }
@@ -158,6 +162,8 @@ export interface ServiceDeps {
   /** How the broadcaster reaches WebSocket connections; default: none (delivering throws). */
   connectionPoster?: (() => ConnectionPoster) | undefined;
   streamSettings?: Partial<StreamSettings> | undefined;
+  /** Admission limits on enqueue (config BACKPRESSURE_MAX_OPEN_JOBS); default DEFAULT_BACKPRESSURE. */
+  backpressure?: BackpressureSettings | undefined;
 }
 
 /** Event log and delivery settings (config: STREAM_POLL_INTERVAL_MS, EVENT_RETENTION_*, WS_HEARTBEAT_IDLE_S). */
@@ -196,6 +202,7 @@ export function createServices(deps: ServiceDeps): Services {
   return {
     ...deps,
     sources: new SourcesService({ db, clock, ids, cursors }),
+    flowControl: new FlowControlService({ db, clock, ids, cursors, backpressure: deps.backpressure }),
     runs,
     jobs,
     leasing: new LeasingService({ db }),
