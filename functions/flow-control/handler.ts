@@ -22,14 +22,16 @@ import {
  * orch:quota, a reason required), quota pause/resume and throttles (orch:operate), circuits and incidents
  * (orch:read). Reasons and tickets land on the events and in the audit log.
  */
-const quotaCall = (ctx: TenantContext) => operatorCall(ctx, OPERATOR_NOTE_RULES.quota);
 
 export const handler = tenantApi({
   'POST /api/v1/quotas': operation<TenantContext, typeof CreateQuotaBody>({
     scope: 'orch:quota',
     body: CreateQuotaBody,
     handle: async ({ ctx, body }) => {
-      const quota = await ctx.runtime.flowControl.createQuota(quotaCall(ctx), body);
+      const quota = await ctx.runtime.flowControl.createQuota(
+        operatorCall(ctx, OPERATOR_NOTE_RULES.quota),
+        body,
+      );
       return { status: 201, body: quota, headers: { Location: `/api/v1/quotas/${quota.id}` } };
     },
   }),
@@ -60,15 +62,22 @@ export const handler = tenantApi({
     body: UpdateQuotaBody,
     handle: async ({ ctx, body, params }) => ({
       status: 200,
-      body: await ctx.runtime.flowControl.updateQuota(quotaCall(ctx), params.id!, body),
+      body: await ctx.runtime.flowControl.updateQuota(
+        operatorCall(ctx, OPERATOR_NOTE_RULES.quota),
+        params.id!,
+        body,
+      ),
     }),
   }),
   'DELETE /api/v1/quotas/{id}': operation<TenantContext>({
     scope: 'orch:quota',
-    handle: async ({ ctx, params }) => {
-      await ctx.runtime.flowControl.deleteQuota(quotaCall(ctx), params.id!);
-      return { status: 204 };
-    },
+    handle: async ({ ctx, params }) => ({
+      status: 200,
+      body: await ctx.runtime.flowControl.deleteQuota(
+        operatorCall(ctx, OPERATOR_NOTE_RULES.quota),
+        params.id!,
+      ),
+    }),
   }),
   'POST /api/v1/quotas/{id}:pause': operation<TenantContext>({
     scope: 'orch:operate',
@@ -88,7 +97,10 @@ export const handler = tenantApi({
     scope: 'orch:quota',
     body: CreateBucketBody,
     handle: async ({ ctx, body }) => {
-      const bucket = await ctx.runtime.flowControl.createBucket(quotaCall(ctx), body);
+      const bucket = await ctx.runtime.flowControl.createBucket(
+        operatorCall(ctx, OPERATOR_NOTE_RULES.quota),
+        body,
+      );
       return { status: 201, body: bucket, headers: { Location: `/api/v1/buckets/${bucket.id}` } };
     },
   }),
@@ -112,15 +124,22 @@ export const handler = tenantApi({
     body: UpdateBucketBody,
     handle: async ({ ctx, body, params }) => ({
       status: 200,
-      body: await ctx.runtime.flowControl.updateBucket(quotaCall(ctx), params.id!, body),
+      body: await ctx.runtime.flowControl.updateBucket(
+        operatorCall(ctx, OPERATOR_NOTE_RULES.quota),
+        params.id!,
+        body,
+      ),
     }),
   }),
   'DELETE /api/v1/buckets/{id}': operation<TenantContext>({
     scope: 'orch:quota',
-    handle: async ({ ctx, params }) => {
-      await ctx.runtime.flowControl.deleteBucket(quotaCall(ctx), params.id!);
-      return { status: 204 };
-    },
+    handle: async ({ ctx, params }) => ({
+      status: 200,
+      body: await ctx.runtime.flowControl.deleteBucket(
+        operatorCall(ctx, OPERATOR_NOTE_RULES.quota),
+        params.id!,
+      ),
+    }),
   }),
   'POST /api/v1/throttles': operation<TenantContext, typeof CreateThrottleBody>({
     scope: 'orch:operate',

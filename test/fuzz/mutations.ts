@@ -117,6 +117,20 @@ export function validBody(op: DocumentedOperation, ids: ResourceIds): unknown {
       return { filter: { jobType: 'fuzz.nothing' }, dryRun: true };
     case 'createPackRun':
       return { pack: 'fuzz-pack@1.0', projectId: 'fuzz-project', params: {} };
+    case 'createQuota':
+      return { jobType: `fuzz.quota${n}`, maxQueued: 1000, weight: 1 };
+    case 'updateQuota':
+      return { weight: 2 };
+    case 'createBucket':
+      return { sourceHost: `b${n}.fuzz.example`, burst: 5, refillPerHour: 60 };
+    case 'updateBucket':
+      return { burst: 6 };
+    case 'createThrottle':
+      return {
+        target: { kind: 'job_type', id: 'fuzz.nothing' },
+        kind: 'blackout',
+        expiresAt: '2099-01-01T00:00:00Z',
+      };
     default:
       return op.body ? {} : undefined;
   }

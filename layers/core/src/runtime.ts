@@ -187,6 +187,7 @@ export type Services = Omit<Runtime, 'config' | 'verifyToken'>;
 export function createServices(deps: ServiceDeps): Services {
   const { db, clock, ids, cursors } = deps;
   const runs = new RunsService(deps);
+  const flowControl = new FlowControlService({ db, clock, ids, cursors, backpressure: deps.backpressure });
   const jobs = new JobsService({ db, cursors, runs });
   const publisher = deps.events ? new PublisherService({ db, ...deps.events }) : null;
   const settings = { ...DEFAULT_STREAM_SETTINGS, ...deps.streamSettings };
@@ -202,14 +203,14 @@ export function createServices(deps: ServiceDeps): Services {
   return {
     ...deps,
     sources: new SourcesService({ db, clock, ids, cursors }),
-    flowControl: new FlowControlService({ db, clock, ids, cursors, backpressure: deps.backpressure }),
+    flowControl,
     runs,
     jobs,
     leasing: new LeasingService({ db }),
     deadLetters: new DeadLettersService({ db, cursors, jobs }),
     packRuns: new PackRunsService({ db, clock, ids, cursors, runs }),
     connections: new ConnectionsService({ db, clock, ids, fanout }),
-    maintenance: new MaintenanceService({ db, clock, runs, publisher, streams, fanout }),
+    maintenance: new MaintenanceService({ db, clock, runs, flowControl, publisher, streams, fanout }),
     publisher,
     fanoutQueue,
     notifier,

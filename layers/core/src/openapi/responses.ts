@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { timestamp, uuid } from '../api/common.ts';
 import { DEAD_LETTER_STATUSES, DeadLetter } from '../api/dead-letters.ts';
+import { Bucket, Circuit, Incident, Quota, Throttle } from '../api/flow-control.ts';
 import { Job, JobHistoryEntry } from '../api/jobs.ts';
 import { PackRunLogLine } from '../api/pack-runs.ts';
 import { Run } from '../api/runs.ts';
@@ -39,6 +40,11 @@ export const JobPage = page(Job);
 export const JobHistoryPage = page(JobHistoryEntry);
 export const DeadLetterPage = page(DeadLetter);
 export const PackRunLogPage = page(PackRunLogLine);
+export const QuotaPage = page(Quota);
+export const BucketPage = page(Bucket);
+export const ThrottlePage = page(Throttle);
+export const CircuitPage = page(Circuit);
+export const IncidentPage = page(Incident);
 
 /** GET /runs/{id}/dag: jobs in topological order, edges by job key, and the critical path. */
 export const RunDag = z.object({

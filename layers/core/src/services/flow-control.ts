@@ -140,7 +140,7 @@ export class FlowControlService {
   }
 
   updateQuota(call: CallContext, id: string, patch: UpdateQuotaInput): Promise<Quota> {
-    return this.changeQuota(call, id, 'quota.update', 'quota.updated', (current) => {
+    return this.changeQuota(call, id, 'update', 'quota.updated', (current) => {
       const next = {
         maxActive: patch.maxActive === undefined ? current.max_active : patch.maxActive,
         maxQueued: patch.maxQueued === undefined ? current.max_queued : patch.maxQueued,
@@ -165,28 +165,30 @@ export class FlowControlService {
   }
 
   pauseQuota(call: CallContext, id: string): Promise<Quota> {
-    return this.changeQuota(call, id, 'quota.pause', 'quota.paused', (current) => {
+    return this.changeQuota(call, id, 'pause', 'quota.paused', (current) => {
       if (current.paused) throw new AppError('ILLEGAL_TRANSITION', 'quota is already paused');
       return { ...quotaValues(current), paused: true, pauseReason: noteOf(call).reason };
     });
   }
 
   resumeQuota(call: CallContext, id: string): Promise<Quota> {
-    return this.changeQuota(call, id, 'quota.resume', 'quota.resumed', (current) => {
+    return this.changeQuota(call, id, 'resume', 'quota.resumed', (current) => {
       if (!current.paused) throw new AppError('ILLEGAL_TRANSITION', 'quota is not paused');
       return { ...quotaValues(current), paused: false, pauseReason: null };
     });
   }
 
-  async deleteQuota(call: CallContext, id: string): Promise<void> {
+  /** Deletes a quota; answers it as it was. */
+  async deleteQuota(call: CallContext, id: string): Promise<Quota> {
     requireUuid('quota', id);
     const now = this.deps.clock.now();
-    await this.deps.db.tenant(call.tenantId, async (db) => {
+    return this.deps.db.tenant(call.tenantId, async (db) => {
       const current = await getQuota(db, call.tenantId, { id }, { forUpdate: true });
       if (!current || !(await deleteQuota(db, call.tenantId, id))) throw new NotFoundError('quota', id);
       const before = presentQuota(current);
       await this.emit(db, call, 'quota.deleted', 'quota', id, current.version + 1, before, now);
       await recordAudit(db, call, { action: 'quota.delete', targetKind: 'quota', targetId: id, before });
+      return before;
     });
   }
 
@@ -314,15 +316,17 @@ export class FlowControlService {
     });
   }
 
-  async deleteBucket(call: CallContext, id: string): Promise<void> {
+  /** Deletes a bucket; answers it as it was. */
+  async deleteBucket(call: CallContext, id: string): Promise<Bucket> {
     requireUuid('bucket', id);
     const now = this.deps.clock.now();
-    await this.deps.db.tenant(call.tenantId, async (db) => {
+    return this.deps.db.tenant(call.tenantId, async (db) => {
       const current = await getBucket(db, call.tenantId, { id }, { forUpdate: true });
       if (!current || !(await deleteBucket(db, call.tenantId, id))) throw new NotFoundError('bucket', id);
       const before = presentBucket(current);
       await this.emit(db, call, 'bucket.deleted', 'bucket', id, now.getTime(), before, now);
       await recordAudit(db, call, { action: 'bucket.delete', targetKind: 'bucket', targetId: id, before });
+      return before;
     });
   }
 
@@ -474,7 +478,7 @@ export class FlowControlService {
       const type = paused ? 'source.paused' : 'source.resumed';
       await this.emit(db, call, type, 'source', id, row.version, source, now, row.project_id);
       await recordAudit(db, call, {
-        action: paused ? 'source.pause' : 'source.resume',
+        action: `source.${paused ? 'pause' : 'resume'}`,
         targetKind: 'source',
         targetId: id,
         before: presentSource(current),
@@ -503,7 +507,7 @@ export class FlowControlService {
   private async changeQuota(
     call: CallContext,
     id: string,
-    action: string,
+    verb: 'update' | 'pause' | 'resume',
     eventType: EventType,
     next: (current: QuotaRow) => QuotaUpdate,
   ): Promise<Quota> {
@@ -516,7 +520,13 @@ export class FlowControlService {
       const before = presentQuota(current);
       const after = presentQuota(row);
       await this.emit(db, call, eventType, 'quota', id, row.version, after, now);
-      await recordAudit(db, call, { action, targetKind: 'quota', targetId: id, before, after });
+      await recordAudit(db, call, {
+        action: `quota.${verb}`,
+        targetKind: 'quota',
+        targetId: id,
+        before,
+        after,
+      });
       return after;
     });
   }
