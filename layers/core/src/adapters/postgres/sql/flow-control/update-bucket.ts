@@ -15,10 +15,10 @@ export async function updateBucket(
   const result = await db.query<BucketRow>(
     `WITH current AS (SELECT ${BUCKET_COLUMNS} FROM buckets WHERE tenant_id = $1 AND id = $2)
      UPDATE buckets b
-        SET burst = $3, base_refill_per_hour = $4, min_refill_per_hour = $5,
-            refill_per_hour = CASE WHEN $6 THEN $4 ELSE least(b.refill_per_hour, $4) END,
-            backoff_until = CASE WHEN $6 THEN NULL ELSE b.backoff_until END,
-            tokens = least($3::numeric, c.tokens_now), tokens_at = greatest(now(), b.tokens_at), updated_at = $7
+        SET burst = $3::int, base_refill_per_hour = $4::numeric, min_refill_per_hour = $5::numeric,
+            refill_per_hour = CASE WHEN $6::boolean THEN $4::numeric ELSE least(b.refill_per_hour, $4::numeric) END,
+            backoff_until = CASE WHEN $6::boolean THEN NULL ELSE b.backoff_until END,
+            tokens = least($3::int::numeric, c.tokens_now), tokens_at = greatest(now(), b.tokens_at), updated_at = $7
        FROM current c
       WHERE b.tenant_id = $1 AND b.id = $2
      RETURNING b.*, b.tokens AS tokens_now`,

@@ -16,9 +16,9 @@ export async function updateQuota(
   const result = await db.query<QuotaRow>(
     `WITH current AS (SELECT ${QUOTA_COLUMNS} FROM quotas WHERE tenant_id = $1 AND id = $2)
      UPDATE quotas q
-        SET max_active = $3, max_queued = $4, burst = $5, refill_per_hour = $6, weight = $7, paused = $8,
-            pause_reason = $9,
-            tokens = CASE WHEN $5::int IS NULL THEN NULL ELSE least($5::numeric, coalesce(c.tokens_now, $5)) END,
+        SET max_active = $3::int, max_queued = $4::int, burst = $5::int, refill_per_hour = $6::numeric,
+            weight = $7::int, paused = $8::boolean, pause_reason = $9::text,
+            tokens = CASE WHEN $5::int IS NULL THEN NULL ELSE least($5::int::numeric, coalesce(c.tokens_now, $5::int)) END,
             tokens_at = CASE WHEN $5::int IS NULL THEN NULL ELSE greatest(now(), coalesce(q.tokens_at, now())) END,
             version = q.version + 1, updated_at = $10
        FROM current c
