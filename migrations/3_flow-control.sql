@@ -106,3 +106,24 @@ ALTER TABLE quotas ADD COLUMN pause_reason text;
 CREATE INDEX incidents_list_idx ON incidents (tenant_id, id);
 -- Throttled jobs are released by source when a source resumes or its circuit closes.
 CREATE INDEX jobs_throttled_source_idx ON jobs (tenant_id, source_id) WHERE status = 'throttled';
+
+-- A flow-control transition of a job within one attempt (queued → throttled → queued): the event of
+-- jobengine_job_event, with the transition's instant (ms) appended to the idempotency key, since a job can be
+-- held and released more than once per attempt and each transition is its own event.
+CREATE FUNCTION jobengine_hold_event(
+  p_event_id uuid, p_tenant text, p_status text, p_job_id uuid, p_job_type text, p_run_id uuid, p_attempt integer,
+  p_reason text, p_payload_digest text, p_project text, p_correlation text, p_actor jsonb
+) RETURNS TABLE (
+  tenant_id text, event_id uuid, event_type text, occurred_at timestamptz, project_id text,
+  correlation_id text, subject_kind text, subject_id text, idempotency_key text, envelope jsonb
+)
+  LANGUAGE sql STABLE
+  AS $$
+SELECT * FROM jobengine_event_row(
+  p_event_id, p_tenant, 'job.' || p_status, 'job', p_job_id::text,
+  format('orch-job.%s-%s-%s-%s', p_status, p_job_id, p_attempt, (extract(epoch FROM now()) * 1000)::bigint),
+  p_project, p_correlation, p_actor,
+  jsonb_build_object('id', p_job_id, 'type', p_job_type, 'runId', p_run_id, 'attempt', p_attempt,
+                     'leaseId', NULL, 'status', p_status, 'reason', p_reason,
+                     'payloadDigest', p_payload_digest, 'artifacts', '[]'::jsonb))
+$$;

@@ -255,16 +255,16 @@ history AS (
 events AS (
   INSERT INTO events (tenant_id, event_id, event_type, occurred_at, project_id, correlation_id, subject_kind,
                       subject_id, idempotency_key, envelope)
-  SELECT e.* FROM leased l,
-    LATERAL jobengine_job_event(l.tenant_id, 'leased', l.id, l.type, l.run_id, l.attempt, l.lease_id, NULL,
+  SELECT e.* FROM (SELECT l.*, jobengine_uuid_v7() AS event_id FROM leased l) l,
+    LATERAL jobengine_job_event(l.event_id, l.tenant_id, 'leased', l.id, l.type, l.run_id, l.attempt, l.lease_id, NULL,
                                 l.payload_digest, l.project_id, l.correlation_id, $6::jsonb) e
   UNION ALL
-  SELECT e.* FROM throttled t,
-    LATERAL jobengine_job_event(t.tenant_id, 'throttled', t.id, t.type, t.run_id, t.attempt, NULL,
-                                t.throttle_reason, t.payload_digest, t.project_id, t.correlation_id, $6::jsonb) e
+  SELECT e.* FROM (SELECT t.*, jobengine_uuid_v7() AS event_id FROM throttled t) t,
+    LATERAL jobengine_hold_event(t.event_id, t.tenant_id, 'throttled', t.id, t.type, t.run_id, t.attempt,
+                                 t.throttle_reason, t.payload_digest, t.project_id, t.correlation_id, $6::jsonb) e
   UNION ALL
-  SELECT e.* FROM half_opened h,
-    LATERAL jobengine_event_row(h.tenant_id, 'source.circuit_half_opened', 'source', h.id::text,
+  SELECT e.* FROM (SELECT h.*, jobengine_uuid_v7() AS event_id FROM half_opened h) h,
+    LATERAL jobengine_event_row(h.event_id, h.tenant_id, 'source.circuit_half_opened', 'source', h.id::text,
                                 format('orch-source.circuit_half_opened-%s-%s', h.id, (extract(epoch FROM now()) * 1000)::bigint),
                                 h.project_id, NULL, $6::jsonb,
                                 jsonb_build_object('id', h.id, 'name', h.name, 'state', 'half_open',
