@@ -1,6 +1,6 @@
 -- Flow control: quotas per (tenant, job type), token buckets per (tenant, upstream host), throttles and
--- incidents (DESIGN §2, §7). Token balances are stored with the instant they were computed at, so a
--- refill is arithmetic on read, never a timer.
+-- incidents (DESIGN §2, §7; docs/adr/0010-flow-control.md). Token balances are stored with the instant they
+-- were computed at, so a refill is arithmetic on read, never a timer.
 
 CREATE TABLE quotas (
   tenant_id        text        NOT NULL,
@@ -12,14 +12,27 @@ CREATE TABLE quotas (
   refill_per_hour  numeric     CHECK (refill_per_hour IS NULL OR refill_per_hour >= 0),
   weight           integer     NOT NULL DEFAULT 1 CHECK (weight BETWEEN 1 AND 1000),
   paused           boolean     NOT NULL DEFAULT false,
-  tokens           numeric     CHECK (tokens IS NULL OR tokens >= 0),
-  tokens_at        timestamptz,
   version          integer     NOT NULL DEFAULT 1,
   created_at       timestamptz NOT NULL,
   updated_at       timestamptz NOT NULL,
   PRIMARY KEY (tenant_id, id),
   UNIQUE (tenant_id, job_type),
   CHECK ((burst IS NULL) = (refill_per_hour IS NULL))
+);
+
+-- A quota's token bucket, split into shards that each hold burst/n and refill at rate/n (n = clamp(burst/20, 1, 16)):
+-- a lease locks one shard (the fullest it can get, SKIP LOCKED), so concurrent leases of one job type
+-- do not queue behind a single hot row, and the shards together never admit more than burst + rate·t.
+CREATE TABLE quota_token_shards (
+  tenant_id       text        NOT NULL,
+  quota_id        uuid        NOT NULL,
+  shard           smallint    NOT NULL CHECK (shard BETWEEN 0 AND 15),
+  burst           numeric     NOT NULL CHECK (burst > 0),
+  refill_per_hour numeric     NOT NULL CHECK (refill_per_hour >= 0),
+  tokens          numeric     NOT NULL CHECK (tokens >= 0),
+  tokens_at       timestamptz NOT NULL,
+  PRIMARY KEY (tenant_id, quota_id, shard),
+  FOREIGN KEY (tenant_id, quota_id) REFERENCES quotas (tenant_id, id) ON DELETE CASCADE
 );
 
 CREATE TABLE buckets (

@@ -84,8 +84,10 @@ describe('flow control', () => {
     const windowMs = 3_000;
     let admitted = 0;
     let calls = 0;
+    let lastCallAt = t0;
     const leaser = async (name: string) => {
       while (performance.now() - t0 < windowMs) {
+        lastCallAt = Math.max(lastCallAt, performance.now());
         const leased = await lease(name, [type]);
         admitted += leased.length;
         calls++;
@@ -93,9 +95,10 @@ describe('flow control', () => {
     };
     await Promise.all(Array.from({ length: leasers }, (_, i) => leaser(`acc-${i}`)));
     const end = performance.now();
-    // Upper bound from the quota's creation (the bucket starts full), lower bound from when demand began.
+    // Upper bound from the quota's creation (the bucket starts full) to the end; the lower bound over the
+    // time demand exceeded supply: from the first lease to the start of the last one.
     const upper = burst + (perSecond * (end - created)) / 1000;
-    const lower = 0.95 * (burst + (perSecond * (end - t0)) / 1000);
+    const lower = 0.95 * (burst + (perSecond * (lastCallAt - t0)) / 1000);
     const { rows } = await t.admin.query(
       `SELECT count(*)::int AS n FROM jobs WHERE tenant_id = 'bucket-acc' AND status = 'leased' AND type = $1`,
       [type],

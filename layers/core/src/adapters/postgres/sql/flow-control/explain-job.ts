@@ -1,4 +1,5 @@
 import type { Queryable } from '../../database.ts';
+import { QUOTA_TOKENS_NOW } from './rows.ts';
 
 /** A row read as JSON (to_jsonb): timestamps are ISO strings, numerics numbers. */
 export type JsonRow = Record<string, unknown>;
@@ -37,9 +38,7 @@ export async function explainJob(
   const result = await db.query<JobExplainRow>(
     `SELECT j.id, j.type, j.status, j.priority, j.is_backfill, j.not_before, j.pending_parents, j.throttled_until,
             j.throttle_reason, now() AS now,
-            (SELECT to_jsonb(q) || jsonb_build_object('tokens_now',
-                      CASE WHEN q.burst IS NOT NULL THEN least(q.burst::numeric, coalesce(q.tokens, q.burst)
-                        + q.refill_per_hour * greatest(0, extract(epoch FROM now() - coalesce(q.tokens_at, now()))) / 3600) END)
+            (SELECT to_jsonb(q) || jsonb_build_object('tokens_now', ${QUOTA_TOKENS_NOW})
                FROM quotas q WHERE q.tenant_id = $1 AND q.job_type = j.type) AS quota,
             (SELECT count(*) FROM jobs a WHERE a.tenant_id = $1 AND a.type = j.type
                 AND a.status IN ('leased', 'running'))::int AS active,

@@ -10,7 +10,7 @@ export async function getQuota(
 ): Promise<QuotaRow | null> {
   const [column, value] = 'id' in by ? ['id', by.id] : ['job_type', by.jobType];
   const result = await db.query<QuotaRow>(
-    `SELECT ${QUOTA_COLUMNS} FROM quotas WHERE tenant_id = $1 AND ${column} = $2${options.forUpdate ? ' FOR UPDATE' : ''}`,
+    `SELECT ${QUOTA_COLUMNS} FROM quotas q WHERE q.tenant_id = $1 AND q.${column} = $2${options.forUpdate ? ' FOR UPDATE' : ''}`,
     [tenantId, value],
   );
   return result.rows[0] ?? null;

@@ -1,5 +1,5 @@
 import type { Queryable } from '../../database.ts';
-import { QUOTA_COLUMNS, type QuotaRow } from './rows.ts';
+import { INSERT_QUOTA_SHARDS, QUOTA_COLUMNS, type QuotaRow } from './rows.ts';
 
 export interface QuotaValues {
   maxActive: number | null;
@@ -9,17 +9,22 @@ export interface QuotaValues {
   weight: number;
 }
 
-/** Inserts a quota; its bucket starts full. */
+/** Inserts a quota and its token shards (full). */
 export async function insertQuota(
   db: Queryable,
   p: { tenantId: string; id: string; jobType: string; now: Date } & QuotaValues,
 ): Promise<QuotaRow> {
-  const result = await db.query<QuotaRow>(
-    `INSERT INTO quotas (tenant_id, id, job_type, max_active, max_queued, burst, refill_per_hour, weight, tokens,
-                         tokens_at, created_at, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6::int, $7, $8, $6::int, CASE WHEN $6::int IS NOT NULL THEN now() END, $9, $9)
-     RETURNING ${QUOTA_COLUMNS}`,
+  await db.query(
+    `INSERT INTO quotas (tenant_id, id, job_type, max_active, max_queued, burst, refill_per_hour, weight, created_at,
+                         updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)`,
     [p.tenantId, p.id, p.jobType, p.maxActive, p.maxQueued, p.burst, p.refillPerHour, p.weight, p.now],
+  );
+  // The bucket starts full.
+  await db.query(INSERT_QUOTA_SHARDS, [p.tenantId, p.id, p.burst, p.refillPerHour, p.burst]);
+  const result = await db.query<QuotaRow>(
+    `SELECT ${QUOTA_COLUMNS} FROM quotas q WHERE q.tenant_id = $1 AND q.id = $2`,
+    [p.tenantId, p.id],
   );
   return result.rows[0]!;
 }

@@ -10,9 +10,9 @@ export async function listQuotas(
   limit: number,
 ): Promise<QuotaRow[]> {
   const result = await db.query<QuotaRow>(
-    `SELECT ${QUOTA_COLUMNS} FROM quotas
-      WHERE tenant_id = $1 AND ($2::text IS NULL OR job_type = $2) AND ($3::uuid IS NULL OR id > $3)
-      ORDER BY id LIMIT $4`,
+    `SELECT ${QUOTA_COLUMNS} FROM quotas q
+      WHERE q.tenant_id = $1 AND ($2::text IS NULL OR q.job_type = $2) AND ($3::uuid IS NULL OR q.id > $3)
+      ORDER BY q.id LIMIT $4`,
     [tenantId, filter.jobType ?? null, afterId, limit + 1],
   );
   return result.rows;

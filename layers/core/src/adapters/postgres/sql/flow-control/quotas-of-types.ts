@@ -8,7 +8,7 @@ export async function quotasOfTypes(
   jobTypes: readonly string[],
 ): Promise<QuotaRow[]> {
   const result = await db.query<QuotaRow>(
-    `SELECT ${QUOTA_COLUMNS} FROM quotas WHERE tenant_id = $1 AND job_type = ANY($2::text[]) ORDER BY job_type`,
+    `SELECT ${QUOTA_COLUMNS} FROM quotas q WHERE q.tenant_id = $1 AND q.job_type = ANY($2::text[]) ORDER BY q.job_type`,
     [tenantId, jobTypes],
   );
   return result.rows;

@@ -11,9 +11,7 @@ export interface QuotaRow {
   weight: number;
   paused: boolean;
   pause_reason: string | null;
-  tokens: string | null;
-  tokens_at: Date | null;
-  /** Tokens available now (refill applied), computed by the statement that read the row. */
+  /** Tokens available now over all shards (refill applied), computed by the statement that read the row. */
   tokens_now: string | null;
   version: number;
   created_at: Date;
@@ -71,10 +69,23 @@ export interface IncidentRow {
   resolved_at: Date | null;
 }
 
-/** A quota's columns plus its tokens now: the select list every quota statement returns. */
-export const QUOTA_COLUMNS = `*, CASE WHEN burst IS NOT NULL THEN
-  least(burst::numeric, coalesce(tokens, burst) + refill_per_hour
-        * greatest(0, extract(epoch FROM now() - coalesce(tokens_at, now()))) / 3600) END AS tokens_now`;
+/** Tokens available now in the shards of the quota `q` (null without a token bucket). */
+export const QUOTA_TOKENS_NOW = `(SELECT sum(least(s.burst, s.tokens + s.refill_per_hour
+    * greatest(0, extract(epoch FROM now() - s.tokens_at)) / 3600))
+   FROM quota_token_shards s WHERE s.tenant_id = q.tenant_id AND s.quota_id = q.id)`;
+
+/** A quota's columns plus its tokens now: the select list every quota statement returns (alias `q`). */
+export const QUOTA_COLUMNS = `q.*, ${QUOTA_TOKENS_NOW} AS tokens_now`;
+
+/**
+ * (Re)creates a quota's token shards: n = clamp(⌊burst / 20⌋, 1, 16) shards of burst/n and rate/n, holding
+ * `$tokens` (capped at burst) spread evenly. Parameters: tenant, quota id, burst, refill per hour, tokens.
+ * Each shard can strand a fraction of a token, so n stays at most 5% of the burst (ADR 0010).
+ */
+export const INSERT_QUOTA_SHARDS = `INSERT INTO quota_token_shards (tenant_id, quota_id, shard, burst, refill_per_hour, tokens, tokens_at)
+  SELECT $1, $2, g, $3::numeric / n, $4::numeric / n, least($3::numeric, $5::numeric) / n, now()
+    FROM (SELECT least(16, greatest(1, floor($3::numeric / 20)))::int AS n) k, generate_series(0, k.n - 1) g
+   WHERE $3::numeric IS NOT NULL`;
 
 /** A bucket's columns plus its tokens now. */
 export const BUCKET_COLUMNS = `*, least(burst::numeric, tokens + refill_per_hour

@@ -1,10 +1,11 @@
 import type { Queryable } from '../../database.ts';
 import type { QuotaValues } from './insert-quota.ts';
-import { QUOTA_COLUMNS, type QuotaRow } from './rows.ts';
+import { INSERT_QUOTA_SHARDS, QUOTA_COLUMNS, QUOTA_TOKENS_NOW, type QuotaRow } from './rows.ts';
 
 /**
- * Rewrites a locked quota's limits (and pause) and bumps its version. The bucket keeps its balance,
- * refilled up to now and capped at the new burst; a bucket added by the change starts full.
+ * Rewrites a locked quota's limits (and pause) and bumps its version, and re-splits its token shards: the
+ * balance, refilled up to now, carries over capped at the new burst; a bucket added by the change starts
+ * full. Several statements, in the caller's transaction (an operator action, not a hot path).
  */
 export async function updateQuota(
   db: Queryable,
@@ -13,17 +14,14 @@ export async function updateQuota(
   values: QuotaValues & { paused: boolean; pauseReason: string | null },
   now: Date,
 ): Promise<QuotaRow> {
-  const result = await db.query<QuotaRow>(
-    `WITH current AS (SELECT ${QUOTA_COLUMNS} FROM quotas WHERE tenant_id = $1 AND id = $2)
-     UPDATE quotas q
-        SET max_active = $3::int, max_queued = $4::int, burst = $5::int, refill_per_hour = $6::numeric,
-            weight = $7::int, paused = $8::boolean, pause_reason = $9::text,
-            tokens = CASE WHEN $5::int IS NULL THEN NULL ELSE least($5::int::numeric, coalesce(c.tokens_now, $5::int)) END,
-            tokens_at = CASE WHEN $5::int IS NULL THEN NULL ELSE greatest(now(), coalesce(q.tokens_at, now())) END,
-            version = q.version + 1, updated_at = $10
-       FROM current c
-      WHERE q.tenant_id = $1 AND q.id = $2
-     RETURNING q.*, q.tokens AS tokens_now`,
+  const before = await db.query<{ tokens_now: string | null }>(
+    `SELECT ${QUOTA_TOKENS_NOW} AS tokens_now FROM quotas q WHERE q.tenant_id = $1 AND q.id = $2`,
+    [tenantId, id],
+  );
+  await db.query(
+    `UPDATE quotas SET max_active = $3, max_queued = $4, burst = $5, refill_per_hour = $6, weight = $7, paused = $8,
+                       pause_reason = $9, version = version + 1, updated_at = $10
+      WHERE tenant_id = $1 AND id = $2`,
     [
       tenantId,
       id,
@@ -36,6 +34,19 @@ export async function updateQuota(
       values.pauseReason,
       now,
     ],
+  );
+  // The balance carries over into the new shards (a bucket added by the change starts full).
+  await db.query('DELETE FROM quota_token_shards WHERE tenant_id = $1 AND quota_id = $2', [tenantId, id]);
+  await db.query(INSERT_QUOTA_SHARDS, [
+    tenantId,
+    id,
+    values.burst,
+    values.refillPerHour,
+    before.rows[0]?.tokens_now ?? values.burst,
+  ]);
+  const result = await db.query<QuotaRow>(
+    `SELECT ${QUOTA_COLUMNS} FROM quotas q WHERE q.tenant_id = $1 AND q.id = $2`,
+    [tenantId, id],
   );
   return result.rows[0]!;
 }

@@ -15,11 +15,13 @@ export interface LeaseJobsParams {
  * fencing token, spends quota and bucket tokens, and writes history and events.
  *
  * A flow is one (tenant, job type). In order:
- * 1. Gates, read from a handful of rows: the flows' quotas and the tenants' buckets are locked FOR UPDATE
- *    in a fixed order (tenant, id) before any job row is touched, so concurrent leases of one flow spend
- *    tokens and count active jobs one after another and can never over-admit. Refill is computed at
- *    clock_timestamp() - when the lock is held - not at now() (transaction start): a leaser that waited for
- *    the lock would otherwise see less time elapsed than its predecessor recorded and admit nothing. A flow's allowance is
+ * 1. Gates, read from a handful of rows, before any job row is touched. A quota's token bucket is split into
+ *    shards (quota_token_shards): each lease locks the fullest shard it can get with SKIP LOCKED and spends
+ *    only from it, so leasers of one flow neither over-admit (each shard caps itself) nor queue behind one
+ *    hot row. A quota with max_active and the tenants' upstream buckets are locked FOR UPDATE in a fixed
+ *    order (tenant, id): exact concurrency and host limits make those leases take turns. Refill is computed
+ *    at clock_timestamp() - when the lock is held - not at now() (transaction start): a leaser that waited
+ *    would otherwise see less time elapsed than its predecessor recorded and admit nothing. A flow's allowance is
  *    min(max, max_active − active, ⌊tokens⌋, throttle concurrency − active), zero when the quota is paused
  *    or a pause/blackout throttle covers the tenant, job type or quota.
  * 2. The ready scan runs once per flow (LATERAL) so each is an ordered index scan of jobs_ready_idx
@@ -32,23 +34,42 @@ export interface LeaseJobsParams {
  * 4. Weighted fair share: the k-th candidate of a flow ranks by (active + k) / weight - water-filling, so
  *    the flow with the least active work per unit of weight is served first; priority, fresh before
  *    backfill, age and id order the ties (and order each flow's own candidates).
- * Locks are taken quotas → buckets → sources (probe, SKIP LOCKED) → jobs (SKIP LOCKED): the only waits
- * are on quota and bucket rows, which no statement holding job locks waits for in another order.
+ * Locks are taken quotas (max_active) → token shards (SKIP LOCKED) → buckets → sources (probe, SKIP
+ * LOCKED) → jobs (SKIP LOCKED): the only waits are on quota and bucket rows, which no statement holding job
+ * locks waits for in another order.
  */
 export const LEASE_JOBS = {
   name: 'lease_jobs_v2',
   text: `
 WITH quota AS (
-  SELECT q.tenant_id, q.id, q.job_type AS type, q.max_active, q.weight, q.paused, q.burst, q.tokens_at,
-         clock_timestamp() AS at,
-         CASE WHEN q.burst IS NOT NULL THEN
-           least(q.burst::numeric, coalesce(q.tokens, q.burst) + q.refill_per_hour
-                 * greatest(0, extract(epoch FROM clock_timestamp() - coalesce(q.tokens_at, clock_timestamp()))) / 3600)
-         END AS tokens
+  SELECT q.tenant_id, q.id, q.job_type AS type, q.max_active, q.weight, q.paused, q.burst
     FROM quotas q
    WHERE q.tenant_id = ANY($1::text[]) AND q.job_type = ANY($2::text[])
+),
+-- An exact max_active needs the flow's leases one after another: its quota row is the lock.
+quota_lock AS (
+  SELECT q.id
+    FROM quotas q
+   WHERE q.tenant_id = ANY($1::text[]) AND q.job_type = ANY($2::text[]) AND q.max_active IS NOT NULL
    ORDER BY q.tenant_id, q.id
      FOR UPDATE
+),
+-- One token shard per flow with a bucket: the fullest this leaser can lock (another leaser holding a shard
+-- is passed, not waited for).
+shard AS (
+  SELECT q.tenant_id, q.type, s.quota_id, s.shard, s.tokens_at, s.at, s.tokens
+    FROM quota q
+    CROSS JOIN LATERAL (
+      SELECT x.quota_id, x.shard, x.tokens_at, clock_timestamp() AS at,
+             least(x.burst, x.tokens + x.refill_per_hour
+                   * greatest(0, extract(epoch FROM clock_timestamp() - x.tokens_at)) / 3600) AS tokens
+        FROM quota_token_shards x
+       WHERE x.tenant_id = q.tenant_id AND x.quota_id = q.id
+       ORDER BY least(x.burst, x.tokens + x.refill_per_hour * extract(epoch FROM now() - x.tokens_at) / 3600) DESC
+       LIMIT 1
+         FOR UPDATE SKIP LOCKED
+    ) s
+   WHERE q.burst IS NOT NULL
 ),
 bucket AS (
   SELECT b.tenant_id, b.id, b.source_host, b.backoff_until, b.tokens_at, clock_timestamp() AS at,
@@ -66,7 +87,8 @@ throttle AS (
      AND (th.expires_at IS NULL OR th.expires_at > now())
 ),
 flow AS (
-  SELECT t.tenant_id, ty.type, q.id AS quota_id, q.max_active, q.tokens, coalesce(q.weight, 1) AS weight,
+  SELECT t.tenant_id, ty.type, q.id AS quota_id, q.max_active, coalesce(q.weight, 1) AS weight,
+         CASE WHEN q.burst IS NOT NULL THEN coalesce(sh.tokens, 0) END AS tokens,
          coalesce(q.paused, false) OR EXISTS (
            SELECT 1 FROM throttle th
             WHERE th.tenant_id = t.tenant_id AND th.kind IN ('pause', 'blackout')
@@ -79,6 +101,8 @@ flow AS (
     FROM unnest($1::text[]) AS t(tenant_id)
     CROSS JOIN unnest($2::text[]) AS ty(type)
     LEFT JOIN quota q ON q.tenant_id = t.tenant_id AND q.type = ty.type
+    LEFT JOIN shard sh ON sh.tenant_id = t.tenant_id AND sh.type = ty.type
+   WHERE (SELECT count(*) FROM quota_lock) >= 0
 ),
 -- Active jobs are counted only when a limit or the fair share needs them (one flow without limits: never).
 active AS (
@@ -218,12 +242,12 @@ throttled AS (
             j.throttle_reason
 ),
 spent_quota AS (
-  UPDATE quotas q
-     SET tokens = qt.tokens - n.spent, tokens_at = greatest(qt.at, qt.tokens_at)
-    FROM quota qt
+  UPDATE quota_token_shards x
+     SET tokens = sh.tokens - n.spent, tokens_at = greatest(sh.at, sh.tokens_at)
+    FROM shard sh
     JOIN (SELECT tenant_id, type, count(*) AS spent FROM admitted GROUP BY tenant_id, type) n
-      ON n.tenant_id = qt.tenant_id AND n.type = qt.type
-   WHERE q.tenant_id = qt.tenant_id AND q.id = qt.id AND qt.burst IS NOT NULL
+      ON n.tenant_id = sh.tenant_id AND n.type = sh.type
+   WHERE x.tenant_id = sh.tenant_id AND x.quota_id = sh.quota_id AND x.shard = sh.shard
 ),
 spent_bucket AS (
   UPDATE buckets b
