@@ -28,6 +28,8 @@ export const FUNCTIONS = {
   },
   deadletter: { entry: 'functions/deadletter/handler.ts', description: 'dead letters API' },
   'pack-runs': { entry: 'functions/pack-runs/handler.ts', description: 'pack runs API' },
+  schedules: { entry: 'functions/schedules/handler.ts', description: 'schedules API' },
+  backfills: { entry: 'functions/backfills/handler.ts', description: 'backfills API' },
   openapi: { entry: 'functions/openapi/handler.ts', description: 'the OpenAPI document' },
   streams: {
     entry: 'functions/streams/handler.ts',
@@ -58,6 +60,7 @@ export const ROUTES: readonly RouteDefinition[] = [
   { method: 'GET', path: '/api/v1/sources', fn: 'sources', authenticated: true },
   { method: 'GET', path: '/api/v1/sources/{id}', fn: 'sources', authenticated: true },
   { method: 'PATCH', path: '/api/v1/sources/{id}', fn: 'sources', authenticated: true },
+  { method: 'GET', path: '/api/v1/sources/{id}/watermarks', fn: 'sources', authenticated: true },
   { method: 'POST', path: '/api/v1/runs', fn: 'runs', authenticated: true },
   { method: 'GET', path: '/api/v1/runs', fn: 'runs', authenticated: true },
   // also serves POST /api/v1/runs/{id}:cancel (custom method in the id segment)
@@ -86,6 +89,19 @@ export const ROUTES: readonly RouteDefinition[] = [
   { method: 'POST', path: '/api/v1/pack-runs', fn: 'pack-runs', authenticated: true },
   { method: 'GET', path: '/api/v1/pack-runs/{id}', fn: 'pack-runs', authenticated: true },
   { method: 'GET', path: '/api/v1/pack-runs/{id}/logs', fn: 'pack-runs', authenticated: true },
+  { method: 'POST', path: '/api/v1/schedules', fn: 'schedules', authenticated: true },
+  { method: 'GET', path: '/api/v1/schedules', fn: 'schedules', authenticated: true },
+  { method: 'GET', path: '/api/v1/schedules/{id}', fn: 'schedules', authenticated: true },
+  { method: 'PATCH', path: '/api/v1/schedules/{id}', fn: 'schedules', authenticated: true },
+  { method: 'DELETE', path: '/api/v1/schedules/{id}', fn: 'schedules', authenticated: true },
+  // :pause, :resume
+  { method: 'POST', path: '/api/v1/schedules/{id}', fn: 'schedules', authenticated: true },
+  { method: 'GET', path: '/api/v1/schedules/{id}/next', fn: 'schedules', authenticated: true },
+  { method: 'POST', path: '/api/v1/backfills', fn: 'backfills', authenticated: true },
+  { method: 'GET', path: '/api/v1/backfills', fn: 'backfills', authenticated: true },
+  { method: 'GET', path: '/api/v1/backfills/{id}', fn: 'backfills', authenticated: true },
+  // :pause, :resume, :cancel
+  { method: 'POST', path: '/api/v1/backfills/{id}', fn: 'backfills', authenticated: true },
   // Server-Sent Events (a streaming response), and one event by position
   { method: 'GET', path: '/api/v1/streams/events', fn: 'streams', authenticated: true },
   { method: 'GET', path: '/api/v1/streams/events/{position}', fn: 'streams', authenticated: true },

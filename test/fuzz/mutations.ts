@@ -117,6 +117,23 @@ export function validBody(op: DocumentedOperation, ids: ResourceIds): unknown {
       return { filter: { jobType: 'fuzz.nothing' }, dryRun: true };
     case 'createPackRun':
       return { pack: 'fuzz-pack@1.0', projectId: 'fuzz-project', params: {} };
+    case 'createSchedule':
+      return {
+        name: `fuzz-${n}`,
+        cron: '0 * * * *',
+        timezone: 'UTC',
+        runTemplate: { jobs: [{ key: 'a', type: 'fuzz.scheduled', payload: {} }] },
+      };
+    case 'updateSchedule':
+      return { name: `fuzz-renamed-${n}` };
+    case 'createBackfill':
+      return {
+        sourceId: ids.source,
+        start: '2024-01-01T00:00:00Z',
+        end: '2024-01-02T00:00:00Z',
+        chunkSeconds: 3600,
+        dryRun: true,
+      };
     default:
       return op.body ? {} : undefined;
   }

@@ -12,10 +12,17 @@ export {
   type StreamPosition,
 } from './adapters/postgres/sql/events/read-events.ts';
 export { systemClock, uuidV7Ids } from './adapters/system.ts';
+export { BackfillPlan, CreateBackfillBody, ListBackfillsQuery } from './api/backfills.ts';
 export { DiscardBody, ListDeadLettersQuery, ReplayFilterBody, ReplayOneBody } from './api/dead-letters.ts';
 export { CreateJobBody, JobHistoryQuery, ListJobsQuery, PrioritizeBody } from './api/jobs.ts';
 export { CreatePackRunBody, ListPackRunLogsQuery } from './api/pack-runs.ts';
 export { CancelBody, CreateRunBody, ListRunsQuery } from './api/runs.ts';
+export {
+  CreateScheduleBody,
+  ListSchedulesQuery,
+  NextFiresQuery,
+  UpdateScheduleBody,
+} from './api/schedules.ts';
 export { CreateSourceBody, ListSourcesQuery, Source, UpdateSourceBody } from './api/sources.ts';
 export { StreamEventsQuery, StreamFilter, StreamPositionText, WebSocketMessage } from './api/streams.ts';
 export {

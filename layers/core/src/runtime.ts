@@ -15,6 +15,7 @@ import type { Clock, IdGenerator } from './ports/clock-and-ids.ts';
 import type { ConnectionPoster } from './ports/connection-poster.ts';
 import type { EventPublisherPort } from './ports/event-publisher.ts';
 import type { QueuePort } from './ports/queue.ts';
+import { BackfillsService } from './services/backfills.ts';
 import { BroadcasterService } from './services/broadcaster.ts';
 import { ConnectionsService } from './services/connections.ts';
 import { DeadLettersService } from './services/dead-letters.ts';
@@ -25,6 +26,7 @@ import { MaintenanceService } from './services/maintenance.ts';
 import { PackRunsService } from './services/pack-runs.ts';
 import { PublisherService } from './services/publisher.ts';
 import { RunsService } from './services/runs.ts';
+import { SchedulesService } from './services/schedules.ts';
 import { SourcesService } from './services/sources.ts';
 import { StreamsService } from './services/streams.ts';
 
@@ -47,6 +49,8 @@ export interface Runtime {
   leasing: LeasingService;
   deadLetters: DeadLettersService;
   packRuns: PackRunsService;
+  schedules: SchedulesService;
+  backfills: BackfillsService;
   connections: ConnectionsService;
   maintenance: MaintenanceService;
   /** The `fanout` queue of delivery hints: SQS when FANOUT_QUEUE_URL is set, else in-process. */
@@ -182,6 +186,8 @@ export function createServices(deps: ServiceDeps): Services {
   const { db, clock, ids, cursors } = deps;
   const runs = new RunsService(deps);
   const jobs = new JobsService({ db, cursors, runs });
+  const schedules = new SchedulesService({ db, clock, ids, cursors, runs });
+  const backfills = new BackfillsService({ db, clock, ids, cursors });
   const publisher = deps.events ? new PublisherService({ db, ...deps.events }) : null;
   const settings = { ...DEFAULT_STREAM_SETTINGS, ...deps.streamSettings };
   const fanoutQueue = deps.fanoutQueue ?? new MemoryQueue({ visibilityTimeoutMs: 30_000 });
@@ -201,8 +207,19 @@ export function createServices(deps: ServiceDeps): Services {
     leasing: new LeasingService({ db }),
     deadLetters: new DeadLettersService({ db, cursors, jobs }),
     packRuns: new PackRunsService({ db, clock, ids, cursors, runs }),
+    schedules,
+    backfills,
     connections: new ConnectionsService({ db, clock, ids, fanout }),
-    maintenance: new MaintenanceService({ db, clock, runs, publisher, streams, fanout }),
+    maintenance: new MaintenanceService({
+      db,
+      clock,
+      runs,
+      schedules,
+      backfills,
+      publisher,
+      streams,
+      fanout,
+    }),
     publisher,
     fanoutQueue,
     notifier,

@@ -271,6 +271,17 @@ function operationObject(spec: OperationSpec): JsonObject {
     };
   }
   const responses: JsonObject = { [String(spec.success.status)]: successResponse(spec) };
+  if (spec.alternateSuccess) {
+    const replayed =
+      splitKey(spec.key).method === 'POST' && spec.scope
+        ? { headers: { 'Idempotent-Replayed': ref('headers', 'IdempotentReplayed') } }
+        : {};
+    responses[String(spec.alternateSuccess.status)] = {
+      description: spec.alternateSuccess.description,
+      ...replayed,
+      content: { 'application/json': { schema: { $ref: SCHEMA_REF(nameOf(spec.alternateSuccess.schema)) } } },
+    };
+  }
   for (const status of errorStatuses(spec)) {
     responses[String(status)] = ref('responses', ERROR_RESPONSES[status]!.name);
   }

@@ -1,9 +1,11 @@
 import { z } from 'zod';
+import { Backfill } from '../api/backfills.ts';
 import { timestamp, uuid } from '../api/common.ts';
 import { DEAD_LETTER_STATUSES, DeadLetter } from '../api/dead-letters.ts';
 import { Job, JobHistoryEntry } from '../api/jobs.ts';
 import { PackRunLogLine } from '../api/pack-runs.ts';
 import { Run } from '../api/runs.ts';
+import { Schedule } from '../api/schedules.ts';
 import { Source } from '../api/sources.ts';
 import { StreamPositionText } from '../api/streams.ts';
 import { CompletionResult, Lease } from '../api/worker.ts';
@@ -39,6 +41,8 @@ export const JobPage = page(Job);
 export const JobHistoryPage = page(JobHistoryEntry);
 export const DeadLetterPage = page(DeadLetter);
 export const PackRunLogPage = page(PackRunLogLine);
+export const SchedulePage = page(Schedule);
+export const BackfillPage = page(Backfill);
 
 /** GET /runs/{id}/dag: jobs in topological order, edges by job key, and the critical path. */
 export const RunDag = z.object({

@@ -6,13 +6,21 @@ import { completeJobs } from '../adapters/postgres/sql/worker/complete-jobs.ts';
 import { listConnectionTenants } from '../adapters/postgres/sql/ws/list-connection-tenants.ts';
 import { logger } from '../observability/logger.ts';
 import type { Clock } from '../ports/clock-and-ids.ts';
+import type { BackfillsService } from './backfills.ts';
 import type { FanoutService } from './fanout.ts';
 import type { PublisherService } from './publisher.ts';
 import type { RunsService } from './runs.ts';
+import type { SchedulesService } from './schedules.ts';
 import type { StreamsService } from './streams.ts';
 
 export interface TickReport {
   at: string;
+  /** Schedules fired (or advanced past skipped fires), runs they created, fire times skipped. */
+  schedulesFired: number;
+  scheduledRuns: number;
+  scheduleFiresSkipped: number;
+  /** Backfill chunks released by the tick's top-up (completions release most of them). */
+  backfillChunksReleased: number;
   leasesExpired: number;
   runsReplanned: number;
   idempotencyKeysPruned: number;
@@ -39,6 +47,8 @@ export class MaintenanceService {
       db: Database;
       clock: Clock;
       runs: RunsService;
+      schedules: SchedulesService;
+      backfills: BackfillsService;
       /** null when publishing is off (EVENT_BUS_NAME unset) */
       publisher?: PublisherService | null;
       streams: StreamsService;
@@ -48,7 +58,9 @@ export class MaintenanceService {
 
   async tick(): Promise<TickReport> {
     const now = this.deps.clock.now();
+    const fired = await this.deps.schedules.fireDue(now);
     const leasesExpired = await this.reapExpiredLeases();
+    const backfillChunksReleased = await this.deps.backfills.releaseDue();
     const runsReplanned = await this.replanStaleRuns();
     let idempotencyKeysPruned = 0;
     for (let batch = 0; batch < 20; batch++) {
@@ -63,6 +75,10 @@ export class MaintenanceService {
     const fanoutSwept = await this.sweepFanout();
     return {
       at: now.toISOString(),
+      schedulesFired: fired.schedules,
+      scheduledRuns: fired.runsCreated,
+      scheduleFiresSkipped: fired.firesSkipped,
+      backfillChunksReleased,
       leasesExpired,
       runsReplanned,
       idempotencyKeysPruned,
