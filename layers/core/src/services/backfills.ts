@@ -94,6 +94,8 @@ export class BackfillsService {
   /**
    * Plans and starts the backfill in one transaction: the backfill row (the exclusion constraint refuses
    * an overlapping in-flight one), every chunk's run and job, the first released chunks, event and audit.
+   * Windows in flight elsewhere are left out of the plan, but the row still claims the whole window, so a
+   * request overlapping an in-flight backfill is refused even when it would have nothing left to run.
    */
   async start(call: CallContext, input: CreateBackfillInput) {
     const now = this.deps.clock.now();
@@ -102,6 +104,7 @@ export class BackfillsService {
         const plan = await this.prepare(db, call, input);
         const note = noteOf(call);
         const backfillId = this.deps.ids.next();
+        // Inserted in flight even with no chunk to run, so the overlap constraint always applies.
         const row = await insertBackfill(db, {
           tenantId: call.tenantId,
           id: backfillId,
@@ -113,7 +116,6 @@ export class BackfillsService {
           maxConcurrency: input.maxConcurrency,
           priority: input.priority,
           payload: input.payload,
-          status: plan.chunks.length === 0 ? 'succeeded' : 'running',
           chunkCount: plan.chunks.length,
           jobType: plan.jobType,
           // The handler requires both (OPERATOR_NOTE_RULES.backfill); the columns are NOT NULL too.
@@ -125,10 +127,10 @@ export class BackfillsService {
           now,
         });
         await this.writeChunks(db, call, row, plan.chunks);
-        const released = await releaseBackfillChunks(db, call.tenantId, backfillId, call.actor);
+        await this.emit(db, call, 'backfill.created', row, now);
+        // Releases the first chunks; with none to run (all covered) it finishes the backfill `succeeded`.
+        await releaseBackfillChunks(db, call.tenantId, backfillId, call.actor);
         const backfill = await this.present(db, call.tenantId, row);
-        await this.emit(db, call, 'backfill.created', row, now, { released });
-        if (plan.chunks.length === 0) await this.emit(db, call, 'backfill.succeeded', row, now);
         await recordAudit(db, call, {
           action: 'backfill.create',
           targetKind: 'backfill',
@@ -365,14 +367,7 @@ export class BackfillsService {
     };
   }
 
-  private emit(
-    db: Queryable,
-    call: CallContext,
-    eventType: EventType,
-    row: BackfillRow,
-    now: Date,
-    extra: Record<string, unknown> = {},
-  ) {
+  private emit(db: Queryable, call: CallContext, eventType: EventType, row: BackfillRow, now: Date) {
     const status = eventType === 'backfill.created' ? row.status : eventType.slice('backfill.'.length);
     return insertEvents(db, [
       buildEvent(
@@ -392,7 +387,6 @@ export class BackfillsService {
               status: status === 'resumed' ? 'running' : status,
               chunkCount: row.chunk_count,
               ...noteOf(call),
-              ...extra,
             },
           },
           // Paused and resumed can repeat (the version tells them apart); the others happen once per backfill.

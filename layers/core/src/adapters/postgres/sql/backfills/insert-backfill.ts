@@ -12,7 +12,6 @@ export interface NewBackfill {
   maxConcurrency: number;
   priority: number;
   payload: Record<string, unknown>;
-  status: 'running' | 'succeeded';
   chunkCount: number;
   jobType: string;
   reason: string;
@@ -33,8 +32,8 @@ export async function insertBackfill(db: Queryable, b: NewBackfill): Promise<Bac
     `INSERT INTO backfills (tenant_id, id, source_id, stream, window_range, chunk_s, max_concurrency, priority,
                             payload, status, chunk_count, job_type, reason, ticket, created_by, correlation_id,
                             project_id, created_at, updated_at, finished_at)
-     VALUES ($1, $2, $3, $4, tstzrange($5, $6, '[)'), $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-             $19, $19, CASE WHEN $11 = 'succeeded' THEN $19::timestamptz END)
+     VALUES ($1, $2, $3, $4, tstzrange($5, $6, '[)'), $7, $8, $9, $10, 'running', $11, $12, $13, $14, $15, $16,
+             $17, $18, $18, NULL)
      RETURNING ${BACKFILL_COLUMNS}`,
     [
       b.tenantId,
@@ -47,7 +46,6 @@ export async function insertBackfill(db: Queryable, b: NewBackfill): Promise<Bac
       b.maxConcurrency,
       b.priority,
       JSON.stringify(b.payload),
-      b.status,
       b.chunkCount,
       b.jobType,
       b.reason,
