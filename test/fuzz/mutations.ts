@@ -139,6 +139,17 @@ export function validBody(op: DocumentedOperation, ids: ResourceIds): unknown {
   }
 }
 
+/** The operator headers an operation requires (backfills: reason and ticket), with valid values. */
+function requiredOperatorNotes(op: DocumentedOperation): Record<string, string> {
+  const values: Record<string, string> = {
+    'X-Stella-Operator-Reason': 'fuzz campaign',
+    'X-Stella-Operator-Ticket': 'FUZZ-1',
+  };
+  return Object.fromEntries(
+    op.headers.filter((h) => h.required && h.name in values).map((h) => [h.name, values[h.name]!]),
+  );
+}
+
 export function baseDraft(op: DocumentedOperation, ids: ResourceIds, token: string, tenant: string): Draft {
   const params: Record<string, string> = {};
   for (const name of op.pathParams) params[name] = idFor(op.path, ids);
@@ -148,7 +159,10 @@ export function baseDraft(op: DocumentedOperation, ids: ResourceIds, token: stri
     params,
     rawParams: {},
     query: [],
-    headers: op.scope ? { Authorization: `Bearer ${token}`, 'X-Stella-Tenant': tenant } : {},
+    headers: {
+      ...(op.scope ? { Authorization: `Bearer ${token}`, 'X-Stella-Tenant': tenant } : {}),
+      ...requiredOperatorNotes(op),
+    },
     body: validBody(op, ids),
     rawBody: undefined,
     contentType: undefined,

@@ -215,7 +215,13 @@ function parameters(spec: OperationSpec): JsonObject[] {
   if (method === 'POST' && spec.scope) result.push(ref('parameters', 'IdempotencyKey'));
   if (spec.ifMatch) result.push(ref('parameters', 'IfMatch'));
   for (const header of spec.headers ?? []) result.push(ref('parameters', header));
-  if (spec.operator) result.push(ref('parameters', 'OperatorReason'), ref('parameters', 'OperatorTicket'));
+  if (spec.operator) {
+    const required = spec.operatorRequires;
+    result.push(
+      ref('parameters', required ? 'OperatorReasonRequired' : 'OperatorReason'),
+      ref('parameters', required === 'reasonAndTicket' ? 'OperatorTicketRequired' : 'OperatorTicket'),
+    );
+  }
   return result;
 }
 
@@ -374,6 +380,18 @@ function components(): JsonObject {
         'X-Stella-Operator-Ticket',
         false,
         'The ticket an operator change belongs to; recorded in the audit log.',
+        { type: 'string', minLength: 1, maxLength: 128 },
+      ),
+      OperatorReasonRequired: header(
+        'X-Stella-Operator-Reason',
+        true,
+        'Why an operator makes this change (required here; 400 `VALIDATION_FAILED` without it); recorded in the audit log.',
+        { type: 'string', minLength: 1, maxLength: 256 },
+      ),
+      OperatorTicketRequired: header(
+        'X-Stella-Operator-Ticket',
+        true,
+        'The ticket an operator change belongs to (required here; 400 `VALIDATION_FAILED` without it); recorded in the audit log.',
         { type: 'string', minLength: 1, maxLength: 128 },
       ),
     },

@@ -106,6 +106,8 @@ export interface OperationSpec {
   errors?: ExtraErrorStatus[];
   /** Operator mutations: `X-Stella-Operator-Reason` / `X-Stella-Operator-Ticket` are recorded. */
   operator?: boolean;
+  /** Operator headers the operation requires (http/operator.ts OPERATOR_NOTE_RULES): 400 without them. */
+  operatorRequires?: 'reason' | 'reasonAndTicket';
   /** Honours `If-Match` (412 when stale). */
   ifMatch?: boolean;
 }
@@ -386,6 +388,7 @@ export const OPERATIONS: readonly OperationSpec[] = [
     tag: 'backfills',
     scope: 'orch:backfill',
     operator: true,
+    operatorRequires: 'reasonAndTicket',
     body: CreateBackfillBody,
     success: {
       status: 201,
@@ -426,6 +429,7 @@ export const OPERATIONS: readonly OperationSpec[] = [
     tag: 'backfills',
     scope: 'orch:backfill',
     operator: true,
+    operatorRequires: 'reasonAndTicket',
     success: { status: 200, description: 'The paused backfill.', schema: Backfill },
     errors: [404, 409],
   },
@@ -437,6 +441,7 @@ export const OPERATIONS: readonly OperationSpec[] = [
     tag: 'backfills',
     scope: 'orch:backfill',
     operator: true,
+    operatorRequires: 'reasonAndTicket',
     success: { status: 200, description: 'The running backfill.', schema: Backfill },
     errors: [404, 409],
   },
@@ -451,6 +456,7 @@ export const OPERATIONS: readonly OperationSpec[] = [
     tag: 'backfills',
     scope: 'orch:backfill',
     operator: true,
+    operatorRequires: 'reasonAndTicket',
     success: { status: 200, description: 'The canceled backfill.', schema: Backfill },
     errors: [404, 409],
   },
