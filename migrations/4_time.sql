@@ -150,9 +150,9 @@ BEGIN
   queued_events AS (
     INSERT INTO events (tenant_id, event_id, event_type, occurred_at, project_id, correlation_id, subject_kind,
                         subject_id, idempotency_key, envelope)
-    SELECT e.* FROM queued q,
-      LATERAL jobengine_job_event(p_tenant, 'queued', q.id, q.type, q.run_id, q.attempt, NULL, 'backfill_slot',
-                                  q.payload_digest, q.project_id, q.correlation_id, p_actor) e
+    SELECT e.* FROM (SELECT q.*, jobengine_uuid_v7() AS event_id FROM queued q) q,
+      LATERAL jobengine_job_event(q.event_id, p_tenant, 'queued', q.id, q.type, q.run_id, q.attempt, NULL,
+                                  'backfill_slot', q.payload_digest, q.project_id, q.correlation_id, p_actor) e
   )
   SELECT count(*) INTO released FROM queued;
 
@@ -170,7 +170,7 @@ BEGIN
     INSERT INTO events (tenant_id, event_id, event_type, occurred_at, project_id, correlation_id, subject_kind,
                         subject_id, idempotency_key, envelope)
     SELECT * FROM jobengine_event_row(
-      p_tenant, 'backfill.' || outcome, 'backfill', p_backfill::text,
+      jobengine_uuid_v7(), p_tenant, 'backfill.' || outcome, 'backfill', p_backfill::text,
       format('orch-backfill.%s-%s', outcome, p_backfill), b.project_id, b.correlation_id, p_actor,
       jsonb_build_object('id', p_backfill, 'sourceId', b.source_id, 'stream', b.stream, 'status', outcome,
                          'chunkCount', b.chunk_count, 'reason', NULL, 'ticket', NULL));
@@ -234,7 +234,7 @@ BEGIN
     INSERT INTO events (tenant_id, event_id, event_type, occurred_at, project_id, correlation_id, subject_kind,
                         subject_id, idempotency_key, envelope)
     SELECT * FROM jobengine_event_row(
-      NEW.tenant_id, 'watermark.advanced', 'watermark', NEW.source_id::text,
+      jobengine_uuid_v7(), NEW.tenant_id, 'watermark.advanced', 'watermark', NEW.source_id::text,
       format('orch-watermark.advanced-%s-%s-%s', NEW.source_id,
              (extract(epoch FROM advanced) * 1000)::bigint, abs(hashtext(NEW.stream))),
       NEW.project_id, NEW.correlation_id, '{"subject": "system:watermarks", "scopes": []}'::jsonb,

@@ -63,35 +63,18 @@ export async function planBackfillChunks(db: Queryable, p: PlanBackfillChunksPar
        INSERT INTO job_history (tenant_id, job_id, run_id, attempt, from_status, to_status, transition, actor, at)
        SELECT $1, n.id, n.run_id, 0, NULL, 'pending', 'plan', $13::jsonb->>'subject', now() FROM new_jobs n
      ),
-     -- The envelopes of jobengine_job_event / jobengine_event_row (migration 1), built inline: for 10,000
-     -- chunks the per-row function calls cost several times the rest of the statement.
-     event_rows AS (
-       SELECT n.id AS subject_id, 'job' AS kind, 'job.pending' AS event_type,
-              format('orch-job.pending-%s-0', n.id) AS idempotency_key,
-              jsonb_build_object('id', n.id, 'type', $7::text, 'runId', n.run_id, 'attempt', 0, 'leaseId', NULL,
-                                 'status', 'pending', 'reason', 'planned', 'payloadDigest', n.payload_digest,
-                                 'artifacts', '[]'::jsonb) AS data
-         FROM new_jobs n
-       UNION ALL
-       SELECT n.run_id, 'run', 'run.running', format('orch-run.running-%s', n.run_id),
-              jsonb_build_object('id', n.run_id, 'status', 'running', 'jobs', jsonb_build_object('total', 1),
-                                 'criticalPath', jsonb_build_array('chunk'))
-         FROM new_jobs n
-     ),
-     stamped AS (
-       SELECT r.*, jobengine_uuid_v7() AS event_id, now() AS occurred_at FROM event_rows r
-     ),
      events AS (
        INSERT INTO events (tenant_id, event_id, event_type, occurred_at, project_id, correlation_id, subject_kind,
                            subject_id, idempotency_key, envelope)
-       SELECT $1, e.event_id, e.event_type, e.occurred_at, $4, $9, e.kind, e.subject_id::text, e.idempotency_key,
-              jsonb_build_object(
-                'schema', 'orch.event.v1', 'eventId', e.event_id, 'eventType', e.event_type,
-                'occurredAt', to_char(e.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-                'idempotencyKey', e.idempotency_key, 'correlationId', $9::text, 'tenantId', $1::text,
-                'projectId', $4::text, 'actor', $13::jsonb,
-                'subject', jsonb_build_object('kind', e.kind, 'id', e.subject_id::text, 'data', e.data))
-         FROM stamped e
+       SELECT e.* FROM (SELECT n.*, jobengine_uuid_v7() AS event_id FROM new_jobs n) n,
+         LATERAL jobengine_job_event(n.event_id, $1, 'pending', n.id, $7, n.run_id, 0, NULL, 'planned',
+                                     n.payload_digest, $4, $9, $13::jsonb) e
+       UNION ALL
+       SELECT e.* FROM (SELECT n.*, jobengine_uuid_v7() AS event_id FROM new_jobs n) n,
+         LATERAL jobengine_event_row(n.event_id, $1, 'run.running', 'run', n.run_id::text,
+                                     format('orch-run.running-%s', n.run_id), $4, $9, $13::jsonb,
+                                     jsonb_build_object('id', n.run_id, 'status', 'running', 'jobs',
+                                       jsonb_build_object('total', 1), 'criticalPath', jsonb_build_array('chunk'))) e
      )
      SELECT count(*)::int AS planned FROM new_jobs`,
     [
