@@ -65,6 +65,8 @@ const schema = z.object({
   /** S3 bucket of export bundles; unset = the folder AUDIT_EXPORT_DIR. */
   AUDIT_EXPORT_BUCKET: z.string().min(1).optional(),
   AUDIT_EXPORT_DIR: z.string().min(1).default('.data/audit-exports'),
+  /** Backpressure guard: open (pending, queued, throttled) jobs one tenant may hold; beyond it enqueue is 429. */
+  BACKPRESSURE_MAX_OPEN_JOBS: z.coerce.number().int().min(1).default(1_000_000),
 });
 
 export type Config = z.infer<typeof schema>;

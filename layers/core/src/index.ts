@@ -26,6 +26,18 @@ export {
   ListRunArtifactsQuery,
 } from './api/audit.ts';
 export { DiscardBody, ListDeadLettersQuery, ReplayFilterBody, ReplayOneBody } from './api/dead-letters.ts';
+export {
+  CreateBucketBody,
+  CreateQuotaBody,
+  CreateThrottleBody,
+  ListBucketsQuery,
+  ListCircuitsQuery,
+  ListIncidentsQuery,
+  ListQuotasQuery,
+  ListThrottlesQuery,
+  UpdateBucketBody,
+  UpdateQuotaBody,
+} from './api/flow-control.ts';
 export { CreateJobBody, JobHistoryQuery, ListJobsQuery, PrioritizeBody } from './api/jobs.ts';
 export { CreatePackRunBody, ListPackRunLogsQuery } from './api/pack-runs.ts';
 export { CancelBody, CreateRunBody, ListRunsQuery } from './api/runs.ts';

@@ -31,10 +31,12 @@ import type { Signer } from './ports/signer.ts';
 import { ArtifactsService } from './services/artifacts.ts';
 import { AuditExportsService } from './services/audit-exports.ts';
 import { AuditLogService } from './services/audit-log.ts';
+import type { BackpressureSettings } from './services/backpressure.ts';
 import { BroadcasterService } from './services/broadcaster.ts';
 import { ConnectionsService } from './services/connections.ts';
 import { DeadLettersService } from './services/dead-letters.ts';
 import { FanoutService } from './services/fanout.ts';
+import { FlowControlService } from './services/flow-control.ts';
 import { JobsService } from './services/jobs.ts';
 import { LeasingService } from './services/leasing.ts';
 import { MaintenanceService } from './services/maintenance.ts';
@@ -58,6 +60,7 @@ export interface Runtime {
   /** The `plan` queue: SQS when PLAN_QUEUE_URL is set, else in-process (consumed by the local runtime). */
   planQueue: QueuePort;
   sources: SourcesService;
+  flowControl: FlowControlService;
   runs: RunsService;
   jobs: JobsService;
   leasing: LeasingService;
@@ -153,6 +156,7 @@ async function buildRuntime(): Promise<Runtime> {
         ? new S3ExportStore(s3Client(), config.AUDIT_EXPORT_BUCKET)
         : new FileExportStore(config.AUDIT_EXPORT_DIR),
       signer: signerFromConfig(config),
+      backpressure: { maxOpenJobsPerTenant: config.BACKPRESSURE_MAX_OPEN_JOBS },
     }),
   };
 }
@@ -210,6 +214,8 @@ export interface ServiceDeps {
   exportStore?: ExportStore | undefined;
   /** Signs export manifests; default: none (an export then fails, naming the missing configuration). */
   signer?: (() => Promise<Signer>) | undefined;
+  /** Admission limits on enqueue (config BACKPRESSURE_MAX_OPEN_JOBS); default DEFAULT_BACKPRESSURE. */
+  backpressure?: BackpressureSettings | undefined;
 }
 
 /** Event log and delivery settings (config: STREAM_POLL_INTERVAL_MS, EVENT_RETENTION_*, WS_HEARTBEAT_IDLE_S). */
@@ -233,6 +239,7 @@ export type Services = Omit<Runtime, 'config' | 'verifyToken'>;
 export function createServices(deps: ServiceDeps): Services {
   const { db, clock, ids, cursors } = deps;
   const runs = new RunsService(deps);
+  const flowControl = new FlowControlService({ db, clock, ids, cursors, backpressure: deps.backpressure });
   const jobs = new JobsService({ db, cursors, runs });
   const publisher = deps.events ? new PublisherService({ db, ...deps.events }) : null;
   const settings = { ...DEFAULT_STREAM_SETTINGS, ...deps.streamSettings };
@@ -248,13 +255,13 @@ export function createServices(deps: ServiceDeps): Services {
   return {
     ...deps,
     sources: new SourcesService({ db, clock, ids, cursors }),
+    flowControl,
     runs,
     jobs,
     leasing: new LeasingService({ db }),
     deadLetters: new DeadLettersService({ db, cursors, jobs }),
     packRuns: new PackRunsService({ db, clock, ids, cursors, runs }),
     connections: new ConnectionsService({ db, clock, ids, fanout }),
-    maintenance: new MaintenanceService({ db, clock, runs, publisher, streams, fanout }),
     auditLog: new AuditLogService({ db, cursors }),
     auditExports: new AuditExportsService({
       db,
@@ -264,6 +271,7 @@ export function createServices(deps: ServiceDeps): Services {
       signer: deps.signer ?? signerFromConfig(loadConfig({})),
     }),
     artifacts: new ArtifactsService({ db, cursors }),
+    maintenance: new MaintenanceService({ db, clock, runs, flowControl, publisher, streams, fanout }),
     publisher,
     fanoutQueue,
     notifier,

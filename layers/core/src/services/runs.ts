@@ -19,6 +19,7 @@ import { logger } from '../observability/logger.ts';
 import type { Clock, IdGenerator } from '../ports/clock-and-ids.ts';
 import type { QueuePort } from '../ports/queue.ts';
 import { recordAudit } from './audit.ts';
+import { admitJobs, type BackpressureSettings, DEFAULT_BACKPRESSURE } from './backpressure.ts';
 import { type CallContext, noteOf } from './context.ts';
 import { idCursor, requireUuid } from './ids.ts';
 import { presentRun } from './presenters.ts';
@@ -30,6 +31,8 @@ export interface RunsDeps {
   cursors: CursorCodec;
   /** The `plan` queue: a message per submitted run; the planner consumes it. */
   planQueue: QueuePort;
+  /** Admission limits on enqueue (default DEFAULT_BACKPRESSURE). */
+  backpressure?: BackpressureSettings | undefined;
 }
 
 /** A plan message: the run to expand. PostgreSQL holds the DAG; the message is only a hint. */
@@ -197,6 +200,13 @@ export class RunsService {
         unknown.slice(0, 20).map((id) => ({ path: 'sourceId', message: `no source ${id} in this tenant` })),
       );
     }
+    await admitJobs(
+      db,
+      call.tenantId,
+      input.jobs.map((job) => job.type),
+      this.deps.backpressure ?? DEFAULT_BACKPRESSURE,
+      this.deps.clock.now(),
+    );
     return insertRun(db, {
       tenantId: call.tenantId,
       id: this.deps.ids.next(),

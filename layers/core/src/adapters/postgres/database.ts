@@ -102,12 +102,29 @@ export class Database {
     values: unknown[],
   ): Promise<R[]> {
     if (!TENANT_ID_PATTERN.test(tenantId)) throw new AppError('VALIDATION_FAILED', 'invalid tenant id');
+    return this.statement(this.options.appRole, tenantId, statement, values);
+  }
+
+  /** tenantStatement's twin for cross-tenant work (a shared worker pool's lease): the system role. */
+  async systemStatement<R extends pg.QueryResultRow>(
+    statement: { name: string; text: string },
+    values: unknown[],
+  ): Promise<R[]> {
+    return this.statement(this.options.systemRole, null, statement, values);
+  }
+
+  private statement<R extends pg.QueryResultRow>(
+    role: string,
+    tenantId: string | null,
+    statement: { name: string; text: string },
+    values: unknown[],
+  ): Promise<R[]> {
     return this.withRetry(() =>
       this.withClient(async (client) => {
         // A generic plan skips re-planning these large CTEs on every call (their cost barely depends on the
         // parameter values).
         const begin = client.query(
-          `${this.beginSql(client, this.options.appRole, tenantId)}SET LOCAL plan_cache_mode = force_generic_plan;`,
+          `${this.beginSql(client, role, tenantId)}SET LOCAL plan_cache_mode = force_generic_plan;`,
         );
         // Named: parsed and planned once per connection, which is most of the cost of these large CTEs.
         const result = client.query<R>({ name: statement.name, text: statement.text, values });
