@@ -313,7 +313,9 @@ export class JobEngineApi {
       throw unreachable(route, error);
     }
     if (response.ok) return response;
-    if (response.status === 404 && (await this.hasRoute(method, template)) === false) {
+    // A route the server lacks answers 404 (no resource), 405 (no such method on the resource) or, on
+    // API Gateway, 403 without our envelope; the OpenAPI document tells which it is.
+    if ([403, 404, 405].includes(response.status) && (await this.hasRoute(method, template)) === false) {
       await response.body?.cancel();
       throw new NotAvailableError(route);
     }

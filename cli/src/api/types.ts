@@ -93,7 +93,7 @@ export interface DagJob {
 export interface Dag {
   run: Run;
   jobs: DagJob[];
-  edges: { from: string; to: string }[];
+  edges: { parent: string; child: string }[];
   criticalPath: string[];
 }
 

@@ -97,8 +97,8 @@ function drawDag(dag: Dag): SVGSVGElement {
   svg.setAttribute('id', 'dag');
   const critical = new Set(dag.criticalPath.slice(1).map((key, i) => `${dag.criticalPath[i]}>${key}`));
   for (const edge of dag.edges) {
-    const from = place.get(edge.from);
-    const to = place.get(edge.to);
+    const from = place.get(edge.parent);
+    const to = place.get(edge.child);
     if (!from || !to) continue;
     const path = document.createElementNS(SVG, 'path');
     const x1 = from.x + NODE_W;
@@ -106,7 +106,7 @@ function drawDag(dag: Dag): SVGSVGElement {
     const x2 = to.x;
     const y2 = to.y + NODE_H / 2;
     path.setAttribute('d', `M${x1},${y1} C${x1 + GAP_X / 2},${y1} ${x2 - GAP_X / 2},${y2} ${x2},${y2}`);
-    path.setAttribute('class', critical.has(`${edge.from}>${edge.to}`) ? 'edge critical' : 'edge');
+    path.setAttribute('class', critical.has(`${edge.parent}>${edge.child}`) ? 'edge critical' : 'edge');
     svg.append(path);
   }
   for (const job of dag.jobs) {
