@@ -229,7 +229,7 @@ export class JobEngineApi {
    */
   async *streamEvents(
     query: StreamQuery = {},
-    options: { lastEventId?: string | undefined; signal?: AbortSignal | undefined } = {},
+    options: { lastEventId?: string | undefined; signal?: AbortSignal | undefined; onOpen?: () => void } = {},
   ): AsyncGenerator<StreamEvent> {
     const route = 'GET /api/v1/streams/events';
     const headers = this.headers();
@@ -246,6 +246,7 @@ export class JobEngineApi {
       throw unreachable(route, error);
     }
     if (response.status !== 200 || !response.body) throw await this.toError(response, route);
+    options.onOpen?.();
     const reader = response.body.getReader();
     const decoder = new TextDecoder();
     let buffer = '';

@@ -43,13 +43,14 @@ export function registerTail(program: Command): void {
         process.once('SIGINT', () => abort.abort());
         let position: string | undefined;
         let seen = 0;
-        if (!ctx.out.json)
-          process.stderr.write(`following events of tenant ${ctx.api.options.tenant} (Ctrl-C stops)\n`);
         while (!abort.signal.aborted) {
           try {
             for await (const event of ctx.api.streamEvents(query, {
               lastEventId: position,
               signal: abort.signal,
+              // on stderr even with --json: scripts read events on stdout and may wait for this line
+              onOpen: () =>
+                process.stderr.write(`following events of tenant ${ctx.api.options.tenant} (Ctrl-C stops)\n`),
             })) {
               position = event.position;
               ctx.out.line(ctx.out.json ? JSON.stringify(event) : describe(event));
