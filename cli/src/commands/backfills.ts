@@ -22,11 +22,12 @@ export function registerBackfills(program: Command): void {
     .description('historical windows in chunks: plan (dry run), start, watch, pause, resume, cancel');
 
   const create = (dryRun: boolean) =>
-    action(async (ctx, flags: BodyFlags & { watch?: boolean; interval?: number }) => {
+    action(async (ctx, flags: BodyFlags & { watch?: boolean; interval?: number; dryRun?: boolean }) => {
       if (!ctx.note.reason || !ctx.note.ticket) throw new UsageError('backfills need --reason and --ticket');
-      const body = { ...(await bodyFrom(flags, 'backfill')), dryRun };
+      const planOnly = dryRun || flags.dryRun === true;
+      const body = { ...(await bodyFrom(flags, 'backfill')), dryRun: planOnly };
       const backfill = await ctx.api.createBackfill(body, ctx.note);
-      if (dryRun || !flags.watch) {
+      if (planOnly || !flags.watch) {
         printResource(ctx, backfill);
         return;
       }
@@ -38,8 +39,11 @@ export function registerBackfills(program: Command): void {
       .command('plan')
       .description('dry run: the chunks and budget a backfill would use (nothing is created)'),
     'backfill (source, window, chunking)',
-  ).action(create(true));
+  )
+    .option('--dry-run', 'the default of plan; accepted for symmetry with start --dry-run')
+    .action(create(true));
   bodyCommand(backfills.command('start').description('create and start a backfill'), 'backfill')
+    .option('--dry-run', 'only plan it (same as `backfills plan`)')
     .option('-w, --watch', 'then watch its progress until it ends')
     .option('--interval <seconds>', 'with --watch: refresh period', positiveInt)
     .action(create(false));
