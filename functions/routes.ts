@@ -29,6 +29,10 @@ export const FUNCTIONS = {
   deadletter: { entry: 'functions/deadletter/handler.ts', description: 'dead letters API' },
   'pack-runs': { entry: 'functions/pack-runs/handler.ts', description: 'pack runs API' },
   openapi: { entry: 'functions/openapi/handler.ts', description: 'the OpenAPI document' },
+  audit: {
+    entry: 'functions/audit/handler.ts',
+    description: 'audit log, signed export bundles (S3 + KMS on AWS), artifacts',
+  },
   streams: {
     entry: 'functions/streams/handler.ts',
     description: 'event stream: Server-Sent Events, events by position',
@@ -89,4 +93,10 @@ export const ROUTES: readonly RouteDefinition[] = [
   // Server-Sent Events (a streaming response), and one event by position
   { method: 'GET', path: '/api/v1/streams/events', fn: 'streams', authenticated: true },
   { method: 'GET', path: '/api/v1/streams/events/{position}', fn: 'streams', authenticated: true },
+  { method: 'GET', path: '/api/v1/audit', fn: 'audit', authenticated: true },
+  { method: 'POST', path: '/api/v1/audit/exports', fn: 'audit', authenticated: true },
+  { method: 'GET', path: '/api/v1/audit/exports/{id}', fn: 'audit', authenticated: true },
+  { method: 'GET', path: '/api/v1/audit/exports/{id}/files/{name}', fn: 'audit', authenticated: true },
+  { method: 'GET', path: '/api/v1/runs/{id}/artifacts', fn: 'audit', authenticated: true },
+  { method: 'GET', path: '/api/v1/artifacts/{digest}', fn: 'audit', authenticated: true },
 ];

@@ -7,7 +7,7 @@ import type { ScheduledEvent } from 'aws-lambda';
 import { lambdaContext, loadHandler } from './apigw-event.ts';
 import { CONSOLE_PATH, createConsoleAssets } from './console-assets.ts';
 import { openLocalDatabase } from './database.ts';
-import { configureDevelopmentAuth } from './dev-keys.ts';
+import { configureDevelopmentAuditExports, configureDevelopmentAuth } from './dev-keys.ts';
 import { createRestGateway } from './http-gateway.ts';
 import { consumeQueue } from './queue-consumer.ts';
 import { createWebSocketGateway } from './ws-gateway.ts';
@@ -56,6 +56,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
 
   process.env.DATABASE_URL = databaseUrl;
   const devToken = await configureDevelopmentAuth(options.dataDir);
+  await configureDevelopmentAuditExports(options.dataDir);
 
   const rest = createRestGateway();
   const ws = createWebSocketGateway();

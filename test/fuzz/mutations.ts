@@ -78,6 +78,7 @@ export function idFor(path: string, ids: ResourceIds): string {
   if (path.startsWith('/api/v1/deadletter/')) return ids.deadLetter;
   if (path.startsWith('/api/v1/pack-runs/')) return ids.packRun ?? '00000000-0000-7000-8000-000000000000';
   if (path.startsWith('/api/v1/streams/events/')) return ids.event ?? '1.1';
+  if (path.startsWith('/api/v1/artifacts/')) return `sha256:${'0'.repeat(64)}`;
   return '00000000-0000-7000-8000-000000000000';
 }
 
@@ -117,6 +118,8 @@ export function validBody(op: DocumentedOperation, ids: ResourceIds): unknown {
       return { filter: { jobType: 'fuzz.nothing' }, dryRun: true };
     case 'createPackRun':
       return { pack: 'fuzz-pack@1.0', projectId: 'fuzz-project', params: {} };
+    case 'createAuditExport':
+      return { from: '2026-01-01T00:00:00.000Z', to: '2026-01-01T01:00:00.000Z' };
     default:
       return op.body ? {} : undefined;
   }

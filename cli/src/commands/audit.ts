@@ -8,11 +8,12 @@ import { createOutput, keyValues } from '../output.ts';
 import { action, type ListFlags, pageable, printList, printResource } from './shared.ts';
 
 /**
- * Where `jobengine audit verify` finds the offline verifier of an audit export: a module and the function
- * it exports, called as `verify(directory)` and answering `{ ok: boolean, ... }` (or throwing). It is
- * loaded only when the command runs. JOBENGINE_AUDIT_VERIFIER=<module>#<export> overrides it.
+ * Where `jobengine audit verify` finds the offline verifier of an audit export bundle: a module and the
+ * function it exports, called as `verify(directory, { publicKeyFile })` and answering
+ * `{ ok: boolean, ... }` (or throwing). It is loaded only when the command runs (no database, no network).
+ * JOBENGINE_AUDIT_VERIFIER=<module>#<export> overrides it.
  */
-export const AUDIT_VERIFIER = { module: '@jobengine/core', export: 'verifyAuditExport' };
+export const AUDIT_VERIFIER = { module: '@jobengine/core', export: 'verifyBundleDirectory' };
 
 const EXPORT_DONE = ['ready', 'completed', 'succeeded'];
 const EXPORT_FAILED = ['failed', 'expired'];
@@ -77,7 +78,11 @@ export function registerAudit(program: Command): void {
       'verify a downloaded export offline (hash chain and digests); exit 6 when it does not verify',
     )
     .argument('<dir>')
-    .action(async (dir: string, _options: unknown, command: Command) => {
+    .option(
+      '--public-key <pem>',
+      "the signer's public key (PEM file); without it the key in the bundle is used",
+    )
+    .action(async (dir: string, options: { publicKey?: string }, command: Command) => {
       const out = createOutput(command.optsWithGlobals<GlobalFlags>().json === true);
       const [module, name] = (
         process.env.JOBENGINE_AUDIT_VERIFIER ?? `${AUDIT_VERIFIER.module}#${AUDIT_VERIFIER.export}`
@@ -93,12 +98,14 @@ export function registerAudit(program: Command): void {
         process.exitCode = EXIT.NOT_AVAILABLE;
         return;
       }
-      const result = (await (verify as (dir: string) => Promise<unknown>)(resolve(dir))) as Record<
-        string,
-        unknown
-      >;
-      out.result(result, () => {
-        for (const line of keyValues(result)) out.line(line);
+      type Verify = (dir: string, options: { publicKeyFile?: string }) => Promise<Record<string, unknown>>;
+      const result = await (verify as Verify)(resolve(dir), {
+        ...(options.publicKey ? { publicKeyFile: resolve(options.publicKey) } : {}),
+      });
+      const summary = { ok: result.ok, trust: result.trust, keyId: result.keyId, problems: result.problems };
+      out.result(summary, () => {
+        out.line(result.ok ? `OK  ${dir}` : `BROKEN  ${dir}`);
+        for (const line of keyValues(summary)) out.line(`  ${line}`);
       });
       if (result?.ok === false) throw new Unsuccessful(`the export in ${dir} does not verify`);
     });

@@ -1,10 +1,21 @@
-import { eventBridgeClient, managementApiClient, sqsClient } from './adapters/aws/clients.ts';
+import { readFile } from 'node:fs/promises';
+import {
+  eventBridgeClient,
+  kmsClient,
+  managementApiClient,
+  s3Client,
+  sqsClient,
+} from './adapters/aws/clients.ts';
 import { ApiGatewayConnectionPoster } from './adapters/aws/connection-poster.ts';
 import { EventBridgePublisher } from './adapters/aws/eventbridge-publisher.ts';
+import { KmsSigner } from './adapters/aws/kms-signer.ts';
+import { S3ExportStore } from './adapters/aws/s3-export-store.ts';
 import { readSecretString } from './adapters/aws/secrets.ts';
 import { SqsQueue } from './adapters/aws/sqs-queue.ts';
 import { MemoryQueue } from './adapters/in-process/memory-queue.ts';
 import { StreamNotifier } from './adapters/in-process/stream-notifier.ts';
+import { FileExportStore } from './adapters/local/file-export-store.ts';
+import { KeySigner } from './adapters/local/key-signer.ts';
 import { resolveConnectionString } from './adapters/postgres/connection-string.ts';
 import { Database } from './adapters/postgres/database.ts';
 import { systemClock, uuidV7Ids } from './adapters/system.ts';
@@ -14,7 +25,12 @@ import { CursorCodec } from './domain/cursor.ts';
 import type { Clock, IdGenerator } from './ports/clock-and-ids.ts';
 import type { ConnectionPoster } from './ports/connection-poster.ts';
 import type { EventPublisherPort } from './ports/event-publisher.ts';
+import type { ExportStore } from './ports/export-store.ts';
 import type { QueuePort } from './ports/queue.ts';
+import type { Signer } from './ports/signer.ts';
+import { ArtifactsService } from './services/artifacts.ts';
+import { AuditExportsService } from './services/audit-exports.ts';
+import { AuditLogService } from './services/audit-log.ts';
 import { BroadcasterService } from './services/broadcaster.ts';
 import { ConnectionsService } from './services/connections.ts';
 import { DeadLettersService } from './services/dead-letters.ts';
@@ -58,6 +74,9 @@ export interface Runtime {
   broadcaster: BroadcasterService;
   /** The outbox publisher; null when EVENT_BUS_NAME is unset (events then stay unpublished). */
   publisher: PublisherService | null;
+  auditLog: AuditLogService;
+  auditExports: AuditExportsService;
+  artifacts: ArtifactsService;
 }
 
 let current: Promise<Runtime> | undefined;
@@ -130,7 +149,36 @@ async function buildRuntime(): Promise<Runtime> {
       fanoutQueue,
       connectionPoster,
       streamSettings,
+      exportStore: config.AUDIT_EXPORT_BUCKET
+        ? new S3ExportStore(s3Client(), config.AUDIT_EXPORT_BUCKET)
+        : new FileExportStore(config.AUDIT_EXPORT_DIR),
+      signer: signerFromConfig(config),
     }),
+  };
+}
+
+/**
+ * The export manifest signer: the KMS key of AUDIT_SIGNING_KMS_KEY_ID (AWS), else the PEM key of
+ * AUDIT_SIGNING_KEY or AUDIT_SIGNING_KEY_FILE. Resolved on first use, so a function that never exports
+ * never reads a key; a missing key fails the export that needs it, naming the variables.
+ */
+export function signerFromConfig(config: Config): () => Promise<Signer> {
+  let signer: Promise<Signer> | undefined;
+  const build = async (): Promise<Signer> => {
+    if (config.AUDIT_SIGNING_KMS_KEY_ID) return new KmsSigner(kmsClient(), config.AUDIT_SIGNING_KMS_KEY_ID);
+    if (config.AUDIT_SIGNING_KEY) return new KeySigner(config.AUDIT_SIGNING_KEY);
+    if (config.AUDIT_SIGNING_KEY_FILE)
+      return new KeySigner(await readFile(config.AUDIT_SIGNING_KEY_FILE, 'utf8'));
+    throw new Error(
+      'configuration: no audit signing key: set AUDIT_SIGNING_KMS_KEY_ID, AUDIT_SIGNING_KEY_FILE or AUDIT_SIGNING_KEY',
+    );
+  };
+  return () => {
+    signer ??= build().catch((error: unknown) => {
+      signer = undefined;
+      throw error;
+    });
+    return signer;
   };
 }
 
@@ -158,6 +206,10 @@ export interface ServiceDeps {
   /** How the broadcaster reaches WebSocket connections; default: none (delivering throws). */
   connectionPoster?: (() => ConnectionPoster) | undefined;
   streamSettings?: Partial<StreamSettings> | undefined;
+  /** Where export bundles are stored; default: a folder under the working directory's .data. */
+  exportStore?: ExportStore | undefined;
+  /** Signs export manifests; default: none (an export then fails, naming the missing configuration). */
+  signer?: (() => Promise<Signer>) | undefined;
 }
 
 /** Event log and delivery settings (config: STREAM_POLL_INTERVAL_MS, EVENT_RETENTION_*, WS_HEARTBEAT_IDLE_S). */
@@ -203,6 +255,15 @@ export function createServices(deps: ServiceDeps): Services {
     packRuns: new PackRunsService({ db, clock, ids, cursors, runs }),
     connections: new ConnectionsService({ db, clock, ids, fanout }),
     maintenance: new MaintenanceService({ db, clock, runs, publisher, streams, fanout }),
+    auditLog: new AuditLogService({ db, cursors }),
+    auditExports: new AuditExportsService({
+      db,
+      clock,
+      ids,
+      store: deps.exportStore ?? new FileExportStore('.data/audit-exports'),
+      signer: deps.signer ?? signerFromConfig(loadConfig({})),
+    }),
+    artifacts: new ArtifactsService({ db, cursors }),
     publisher,
     fanoutQueue,
     notifier,

@@ -1,5 +1,16 @@
 import type { z } from 'zod';
 import {
+  ArtifactByDigest,
+  ArtifactRecord,
+  AuditEntry,
+  AuditExport,
+  BundleFileName,
+  CreateAuditExportBody,
+  ListAuditQuery,
+  ListRunArtifactsQuery,
+} from '../api/audit.ts';
+import { digest } from '../api/common.ts';
+import {
   DeadLetter,
   DiscardBody,
   ListDeadLettersQuery,
@@ -22,12 +33,15 @@ import {
 import type { Scope } from '../auth/tokens.ts';
 import { DEFAULT_MAX_BODY_BYTES } from '../http/api.ts';
 import {
+  ArtifactPage,
+  AuditPage,
   CompletionResults,
   DeadLetterPage,
   DeadLetterReplay,
   DeadLetterReplayMatching,
   DeadLetterStats,
   EventStream,
+  ExportFile,
   HeartbeatResult,
   JobHistoryPage,
   JobPage,
@@ -81,7 +95,7 @@ export interface OperationSpec {
     schema: z.ZodType;
     headers?: SuccessHeader[];
     /** Default `application/json`. */
-    mediaType?: 'text/event-stream';
+    mediaType?: 'text/event-stream' | 'application/octet-stream';
   };
   errors?: ExtraErrorStatus[];
   /** Operator mutations: `X-Stella-Operator-Reason` / `X-Stella-Operator-Ticket` are recorded. */
@@ -107,6 +121,7 @@ export const REQUEST_SCHEMAS: ReadonlyArray<readonly [string, z.ZodType]> = [
   ['ReplayFilterBody', ReplayFilterBody],
   ['DiscardBody', DiscardBody],
   ['CreatePackRunBody', CreatePackRunBody],
+  ['CreateAuditExportBody', CreateAuditExportBody],
 ];
 
 export const RESPONSE_SCHEMAS: ReadonlyArray<readonly [string, z.ZodType]> = [
@@ -135,6 +150,13 @@ export const RESPONSE_SCHEMAS: ReadonlyArray<readonly [string, z.ZodType]> = [
   ['Liveness', Liveness],
   ['Readiness', Readiness],
   ['OpenApiDocument', OpenApiDocumentShape],
+  ['AuditEntry', AuditEntry],
+  ['AuditPage', AuditPage],
+  ['AuditExport', AuditExport],
+  ['ExportFile', ExportFile],
+  ['Artifact', ArtifactRecord],
+  ['ArtifactPage', ArtifactPage],
+  ['ArtifactByDigest', ArtifactByDigest],
 ];
 
 const ORDER_BY_ID = 'Order: id ascending (ids are UUIDv7, so this is creation order).';
@@ -572,6 +594,91 @@ export const OPERATIONS: readonly OperationSpec[] = [
     scope: 'orch:read',
     pathParams: { position: StreamPositionText },
     success: { status: 200, description: 'The event.', schema: PositionedEvent },
+    errors: [404],
+  },
+
+  {
+    key: 'GET /api/v1/audit',
+    fn: 'audit',
+    operationId: 'listAuditEntries',
+    summary: "List the tenant's audit log",
+    description:
+      "Who did what, when and why: every operator mutation appends an entry to the tenant's hash chain " +
+      '(`entryHash = sha256(prevHash ‖ canonicalJson(entry))`). Order: chain position ascending.',
+    tag: 'audit',
+    scope: 'orch:read',
+    query: ListAuditQuery,
+    success: { status: 200, description: 'A page of audit entries.', schema: AuditPage },
+  },
+  {
+    key: 'POST /api/v1/audit/exports',
+    fn: 'audit',
+    operationId: 'createAuditExport',
+    summary: 'Export a signed audit bundle for a closed time window',
+    description:
+      'Builds the bundle in the request: `audit.jsonl` (the chain segment of [from, to)), `jobs.jsonl`, ' +
+      '`history.jsonl`, `artifacts.jsonl`, `provenance.jsonl` (an in-toto statement per run) for the runs ' +
+      'created in the window, `throttles.jsonl`, `manifest.json` and its DSSE envelope. The same window ' +
+      'over the same data gives byte-identical files. A failure to build answers 201 with status `failed`.',
+    tag: 'audit',
+    scope: 'orch:operate',
+    operator: true,
+    body: CreateAuditExportBody,
+    success: { status: 201, description: 'The export.', schema: AuditExport, headers: ['Location'] },
+    errors: [404],
+  },
+  {
+    key: 'GET /api/v1/audit/exports/{id}',
+    fn: 'audit',
+    operationId: 'getAuditExport',
+    summary: 'Get an export: status and files',
+    tag: 'audit',
+    scope: 'orch:read',
+    success: { status: 200, description: 'The export.', schema: AuditExport },
+    errors: [404],
+  },
+  {
+    key: 'GET /api/v1/audit/exports/{id}/files/{name}',
+    fn: 'audit',
+    operationId: 'downloadAuditExportFile',
+    summary: 'Download one file of an export bundle',
+    description:
+      'The bytes as stored, `ETag` = their digest. Put every file of the export in one folder and run ' +
+      '`npx tsx scripts/audit-verify.ts <folder> --public-key <pem>` to verify it offline.',
+    tag: 'audit',
+    scope: 'orch:read',
+    pathParams: { name: BundleFileName },
+    success: {
+      status: 200,
+      description: 'The file.',
+      schema: ExportFile,
+      mediaType: 'application/octet-stream',
+      headers: ['ETag'],
+    },
+    errors: [404],
+  },
+  {
+    key: 'GET /api/v1/runs/{id}/artifacts',
+    fn: 'audit',
+    operationId: 'listRunArtifacts',
+    summary: "List a run's artifacts",
+    description: 'Order: id ascending (registration order).',
+    tag: 'artifacts',
+    scope: 'orch:read',
+    query: ListRunArtifactsQuery,
+    success: { status: 200, description: 'A page of artifacts.', schema: ArtifactPage },
+    errors: [404],
+  },
+  {
+    key: 'GET /api/v1/artifacts/{digest}',
+    fn: 'audit',
+    operationId: 'getArtifactByDigest',
+    summary: 'Find an artifact by its content digest',
+    description: 'Every registration of the digest in the tenant, oldest first (at most 100).',
+    tag: 'artifacts',
+    scope: 'orch:read',
+    pathParams: { digest },
+    success: { status: 200, description: 'The registrations.', schema: ArtifactByDigest },
     errors: [404],
   },
 ];

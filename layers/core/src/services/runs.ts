@@ -18,6 +18,7 @@ import { type Page, pageRequest, toPage } from '../http/pagination.ts';
 import { logger } from '../observability/logger.ts';
 import type { Clock, IdGenerator } from '../ports/clock-and-ids.ts';
 import type { QueuePort } from '../ports/queue.ts';
+import { recordAudit } from './audit.ts';
 import { type CallContext, noteOf } from './context.ts';
 import { idCursor, requireUuid } from './ids.ts';
 import { presentRun } from './presenters.ts';
@@ -47,7 +48,16 @@ export class RunsService {
    */
   async submit(call: CallContext, input: CreateRunInput): Promise<Run> {
     validateSubmission(input);
-    const run = await this.deps.db.tenant(call.tenantId, (db) => this.record(db, call, input, 'adhoc'));
+    const run = await this.deps.db.tenant(call.tenantId, async (db) => {
+      const row = await this.record(db, call, input, 'adhoc');
+      await recordAudit(db, call, {
+        action: 'run.submit',
+        targetKind: 'run',
+        targetId: row.id,
+        after: presentRun(row),
+      });
+      return row;
+    });
     try {
       await this.deps.planQueue.sendBatch([
         JSON.stringify({ tenantId: call.tenantId, runId: run.id } satisfies PlanMessage),
@@ -156,7 +166,15 @@ export class RunsService {
         ticket: noteOf(call).ticket,
         actor: call.actor,
       });
-      return presentRun((await getRun(db, call.tenantId, runId))!);
+      const canceled = presentRun((await getRun(db, call.tenantId, runId))!);
+      await recordAudit(db, call, {
+        action: 'run.cancel',
+        targetKind: 'run',
+        targetId: runId,
+        before: presentRun(run),
+        after: canceled,
+      });
+      return canceled;
     });
   }
 

@@ -58,6 +58,20 @@ export class Database {
     return this.transaction(this.options.appRole, tenantId, work);
   }
 
+  /**
+   * Runs read-only `work` on one snapshot of one tenant's rows (REPEATABLE READ): every statement sees the
+   * same committed state, so several reads describe one consistent moment (audit exports).
+   */
+  tenantSnapshot<T>(tenantId: string, work: (db: Queryable) => Promise<T>): Promise<T> {
+    if (!TENANT_ID_PATTERN.test(tenantId)) throw new AppError('VALIDATION_FAILED', 'invalid tenant id');
+    return this.transaction(
+      this.options.appRole,
+      tenantId,
+      work,
+      'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;',
+    );
+  }
+
   /** Runs `work` in a transaction that spans tenants (system role). */
   system<T>(work: (db: Queryable) => Promise<T>): Promise<T> {
     return this.transaction(this.options.systemRole, null, work);
@@ -145,13 +159,13 @@ export class Database {
     }
   }
 
-  private beginSql(client: pg.PoolClient, role: string, tenantId: string | null): string {
+  private beginSql(client: pg.PoolClient, role: string, tenantId: string | null, begin = 'BEGIN;'): string {
     const setRole = role === '' ? '' : `SET LOCAL ROLE ${client.escapeIdentifier(role)};`;
     const setTenant =
       tenantId === null
         ? ''
         : `SELECT set_config('jobengine.tenant_id', ${client.escapeLiteral(tenantId)}, true);`;
-    return `BEGIN;${setRole}${setTenant}`;
+    return `${begin}${setRole}${setTenant}`;
   }
 
   /**
@@ -174,10 +188,11 @@ export class Database {
     role: string,
     tenantId: string | null,
     work: (db: Queryable) => Promise<T>,
+    begin?: string,
   ): Promise<T> {
     return this.withRetry(() =>
       this.withClient(async (client) => {
-        await client.query(this.beginSql(client, role, tenantId));
+        await client.query(this.beginSql(client, role, tenantId, begin));
         const result = await work(client);
         await client.query('COMMIT');
         return result;
