@@ -329,6 +329,34 @@ describe('jobengine CLI', { timeout: 180_000 }, () => {
     expect(human.stdout).toMatch(/job\.\w+\s+job [0-9a-f-]{36}/);
   });
 
+  it('exports the audit log into a directory and verifies it offline', async () => {
+    const to = new Date().toISOString();
+    const from = new Date(Date.now() - 3_600_000).toISOString();
+    const dir = join(home, 'audit-export');
+    const exported = await cli([
+      '--json',
+      '--reason',
+      'quarterly review',
+      'audit',
+      'export',
+      '--set',
+      `from=${from}`,
+      '--set',
+      `to=${to}`,
+      '--out',
+      dir,
+    ]);
+    expect(exported.code, exported.stderr).toBe(0);
+    expect(JSON.parse(exported.stdout)).toMatchObject({ status: 'succeeded' });
+    const verified = await cli(['--json', 'audit', 'verify', dir]);
+    expect(verified.code, verified.stderr).toBe(0);
+    expect(JSON.parse(verified.stdout)).toMatchObject({ ok: true, problems: [] });
+    await writeFile(join(dir, 'audit.jsonl'), '{"tampered":true}\n', { flag: 'a' });
+    const broken = await cli(['audit', 'verify', dir]);
+    expect(broken.code).toBe(6);
+    expect(broken.stdout).toContain('BROKEN');
+  });
+
   it('exits with the documented codes', async () => {
     const badToken = await cli(['runs', 'list'], { JOBENGINE_TOKEN: 'not-a-jwt' });
     expect(badToken.code).toBe(4);
