@@ -11,6 +11,7 @@ import { systemClock, uuidV7Ids } from './adapters/system.ts';
 import { type TokenVerifier, tokenVerifierFromConfig } from './auth/tokens.ts';
 import { type Config, loadConfig } from './config.ts';
 import { CursorCodec } from './domain/cursor.ts';
+import { initTracing } from './observability/tracing.ts';
 import type { Clock, IdGenerator } from './ports/clock-and-ids.ts';
 import type { ConnectionPoster } from './ports/connection-poster.ts';
 import type { EventPublisherPort } from './ports/event-publisher.ts';
@@ -82,6 +83,8 @@ export async function closeRuntime(): Promise<void> {
 }
 
 async function buildRuntime(): Promise<Runtime> {
+  // before any AWS client is created, so each one is traced on Lambda
+  await initTracing();
   const config = loadConfig();
   const verifyToken = tokenVerifierFromConfig(config);
   const db = Database.connect(await resolveConnectionString(config), {

@@ -13,6 +13,7 @@ import { reportProgress } from '../adapters/postgres/sql/worker/report-progress.
 import type { Completion, CompletionResult, Lease, LeaseRequest, ProgressInput } from '../api/worker.ts';
 import { AppError } from '../domain/errors.ts';
 import { backoffMs, resolveRetryPolicy } from '../domain/retry.ts';
+import { recordDeadLettered, recordLeasesGranted } from '../observability/metrics.ts';
 import type { CallContext } from './context.ts';
 import { requireUuid } from './ids.ts';
 
@@ -39,6 +40,7 @@ export class LeasingService {
         actor: call.actor,
       }),
     );
+    recordLeasesGranted(call.tenantId, rows.length);
     return rows.map((row) => {
       const policy = resolveRetryPolicy(row.type, row.retry_policy);
       return {
@@ -143,6 +145,7 @@ export class LeasingService {
       COMPLETE_JOBS,
       completeJobsValues(call.tenantId, rows, call.actor),
     );
+    recordDeadLettered(call.tenantId, done.filter((row) => row.to_status === 'dead_lettered').length);
     const statusById = new Map(done.map((row) => [row.id, row.to_status]));
     const results = completions.map((c): CompletionResult => {
       const status = statusById.get(c.jobId);

@@ -1,10 +1,12 @@
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { traceClient } from '../../observability/tracing.ts';
 
 /**
  * The one place AWS SDK clients are created. Each is built on first use and then kept for the life of
- * the container, so warm invocations reuse its connections and resolved credentials.
+ * the container, so warm invocations reuse its connections and resolved credentials. On Lambda their
+ * calls are traced (observability/tracing.ts).
  *
  * Endpoints are deliberately not configured here: the SDK itself reads `AWS_ENDPOINT_URL` (and the
  * per-service `AWS_ENDPOINT_URL_SQS`, ...), so pointing the whole app at LocalStack or moto is one
@@ -21,14 +23,14 @@ export function awsRegion(env: NodeJS.ProcessEnv = process.env): string {
 let sqs: SQSClient | undefined;
 
 export function sqsClient(): SQSClient {
-  sqs ??= new SQSClient({ region: awsRegion() });
+  sqs ??= traceClient(new SQSClient({ region: awsRegion() }));
   return sqs;
 }
 
 let eventBridge: EventBridgeClient | undefined;
 
 export function eventBridgeClient(): EventBridgeClient {
-  eventBridge ??= new EventBridgeClient({ region: awsRegion() });
+  eventBridge ??= traceClient(new EventBridgeClient({ region: awsRegion() }));
   return eventBridge;
 }
 
@@ -42,7 +44,7 @@ export function managementApiClient(endpoint: string): ApiGatewayManagementApiCl
   if (managementApi?.endpoint !== endpoint) {
     managementApi = {
       endpoint,
-      client: new ApiGatewayManagementApiClient({ region: awsRegion(), endpoint }),
+      client: traceClient(new ApiGatewayManagementApiClient({ region: awsRegion(), endpoint })),
     };
   }
   return managementApi.client;
