@@ -29,6 +29,10 @@ export const FUNCTIONS = {
   deadletter: { entry: 'functions/deadletter/handler.ts', description: 'dead letters API' },
   'pack-runs': { entry: 'functions/pack-runs/handler.ts', description: 'pack runs API' },
   openapi: { entry: 'functions/openapi/handler.ts', description: 'the OpenAPI document' },
+  queues: {
+    entry: 'functions/queues/handler.ts',
+    description: 'infrastructure queues: redrive the plan and fanout dead-letter queues',
+  },
   streams: {
     entry: 'functions/streams/handler.ts',
     description: 'event stream: Server-Sent Events, events by position',
@@ -86,6 +90,8 @@ export const ROUTES: readonly RouteDefinition[] = [
   { method: 'POST', path: '/api/v1/pack-runs', fn: 'pack-runs', authenticated: true },
   { method: 'GET', path: '/api/v1/pack-runs/{id}', fn: 'pack-runs', authenticated: true },
   { method: 'GET', path: '/api/v1/pack-runs/{id}/logs', fn: 'pack-runs', authenticated: true },
+  // :redrive (name: plan | fanout)
+  { method: 'POST', path: '/api/v1/queues/{name}', fn: 'queues', authenticated: true },
   // Server-Sent Events (a streaming response), and one event by position
   { method: 'GET', path: '/api/v1/streams/events', fn: 'streams', authenticated: true },
   { method: 'GET', path: '/api/v1/streams/events/{position}', fn: 'streams', authenticated: true },

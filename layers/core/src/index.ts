@@ -15,6 +15,7 @@ export { systemClock, uuidV7Ids } from './adapters/system.ts';
 export { DiscardBody, ListDeadLettersQuery, ReplayFilterBody, ReplayOneBody } from './api/dead-letters.ts';
 export { CreateJobBody, JobHistoryQuery, ListJobsQuery, PrioritizeBody } from './api/jobs.ts';
 export { CreatePackRunBody, ListPackRunLogsQuery } from './api/pack-runs.ts';
+export { QueueName, REDRIVABLE_QUEUES, RedriveBody, RedriveResult } from './api/queues.ts';
 export { CancelBody, CreateRunBody, ListRunsQuery } from './api/runs.ts';
 export { CreateSourceBody, ListSourcesQuery, Source, UpdateSourceBody } from './api/sources.ts';
 export { StreamEventsQuery, StreamFilter, StreamPositionText, WebSocketMessage } from './api/streams.ts';
@@ -83,6 +84,14 @@ export {
   type WebSocketResult,
 } from './http/websocket.ts';
 export { logger } from './observability/logger.ts';
+export {
+  type CircuitState,
+  METRIC,
+  METRICS_NAMESPACE,
+  recordCircuitState,
+  recordThrottleDecision,
+  type ThrottleDecision,
+} from './observability/metrics.ts';
 export { openApiDocument } from './openapi/document.ts';
 export type { Clock, IdGenerator } from './ports/clock-and-ids.ts';
 export type { QueueMessage, QueuePort } from './ports/queue.ts';
