@@ -1,7 +1,9 @@
 import {
   AppError,
+  NotFoundError,
   operation,
   operatorCall,
+  REDRIVABLE_QUEUES,
   RedriveBody,
   type TenantContext,
   tenantApi,
@@ -18,6 +20,10 @@ export const handler = tenantApi({
     scope: 'orch:operate',
     body: RedriveBody,
     handle: async ({ ctx, body, params }) => {
+      const name = params.name!;
+      if (!(REDRIVABLE_QUEUES as readonly string[]).includes(name)) {
+        throw new NotFoundError('queue', `'${name}' (redrivable: ${REDRIVABLE_QUEUES.join(', ')})`);
+      }
       if (ctx.principal.tenants !== '*') {
         throw new AppError(
           'FORBIDDEN',
@@ -25,7 +31,7 @@ export const handler = tenantApi({
         );
       }
       const call = operatorCall(ctx, { reasonRequired: true });
-      return { status: 200, body: await ctx.runtime.queues.redrive(call, params.name!, body) };
+      return { status: 200, body: await ctx.runtime.queues.redrive(call, name, body) };
     },
   }),
 });
