@@ -157,10 +157,12 @@ describe('functions', () => {
   it('gives the plan queue URL to the run submitters only, and the fanout queue URL to the hint senders', () => {
     const producers = PLAN_QUEUE_PRODUCERS.map((name) => id(synth.stack.restApi.functions[name]!));
     expect(producers).toEqual([id(synth.stack.restApi.functions.runs!)]);
+    // the redrive function sends dead letters back to the plan queue (queues.ts grantRedrive)
+    const planUrlHolders = [...producers, id(synth.stack.restApi.functions.queues!)];
     const { restApi, webSocketApi, planner, ticks, broadcaster } = synth.stack;
     // every function serving a mutating route, and the non-REST senders
     const hinting = [
-      ...['sources', 'runs', 'jobs', 'worker', 'deadletter', 'pack-runs'].map(
+      ...['sources', 'runs', 'jobs', 'worker', 'deadletter', 'pack-runs', 'queues'].map(
         (name) => restApi.functions[name]!,
       ),
       webSocketApi.functions.default,
@@ -172,7 +174,7 @@ describe('functions', () => {
     for (const fn of ownFunctions) {
       const variables = variablesOf(id(fn));
       expect(variables.PLAN_QUEUE_URL, fn.node.path).toEqual(
-        producers.includes(id(fn)) ? { Ref: id(synth.stack.queues.plan.queue) } : undefined,
+        planUrlHolders.includes(id(fn)) ? { Ref: id(synth.stack.queues.plan.queue) } : undefined,
       );
       expect(variables.FANOUT_QUEUE_URL, fn.node.path).toEqual(
         hinting.includes(id(fn)) ? { Ref: id(synth.stack.queues.fanout.queue) } : undefined,
