@@ -6,7 +6,7 @@ import { closeRuntime, getRuntime, logger, migrateDatabase } from '@jobengine/co
 import type { ScheduledEvent } from 'aws-lambda';
 import { lambdaContext, loadHandler } from './apigw-event.ts';
 import { openLocalDatabase } from './database.ts';
-import { configureDevelopmentAuth } from './dev-keys.ts';
+import { configureDevelopmentAuditExports, configureDevelopmentAuth } from './dev-keys.ts';
 import { createRestGateway } from './http-gateway.ts';
 import { consumeQueue } from './queue-consumer.ts';
 import { createWebSocketGateway } from './ws-gateway.ts';
@@ -55,6 +55,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
 
   process.env.DATABASE_URL = databaseUrl;
   const devToken = await configureDevelopmentAuth(options.dataDir);
+  await configureDevelopmentAuditExports(options.dataDir);
 
   const rest = createRestGateway();
   const ws = createWebSocketGateway();

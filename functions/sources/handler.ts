@@ -68,4 +68,18 @@ export const handler = tenantApi({
       return { status: 200, body: source, headers: etag(source.version) };
     },
   }),
+  'POST /api/v1/sources/{id}:pause': operation<TenantContext>({
+    scope: 'orch:operate',
+    handle: async ({ ctx, params }) => {
+      const source = await ctx.runtime.flowControl.pauseSource(operatorCall(ctx), params.id!);
+      return { status: 200, body: source, headers: etag(source.version) };
+    },
+  }),
+  'POST /api/v1/sources/{id}:resume': operation<TenantContext>({
+    scope: 'orch:operate',
+    handle: async ({ ctx, params }) => {
+      const source = await ctx.runtime.flowControl.resumeSource(operatorCall(ctx), params.id!);
+      return { status: 200, body: source, headers: etag(source.version) };
+    },
+  }),
 });

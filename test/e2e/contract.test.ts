@@ -442,6 +442,65 @@ describe('the API honours its OpenAPI document', () => {
     );
   });
 
+  it('audit: the log, a signed export and its files, artifacts by run and by digest', async () => {
+    const digest = `sha256:${'f'.repeat(64)}`;
+    const { jobId, leaseId } = await leasedJob('contract.artifact');
+    const done = await call('POST', `/api/v1/worker/jobs/${jobId}:complete`, {
+      body: {
+        leaseId,
+        outcome: 'succeeded',
+        artifacts: [
+          { uri: 's3://b/out.json', digest, sizeBytes: 3, mediaType: 'application/json', kind: 'report' },
+        ],
+      },
+    });
+    expectStatus(done, 200);
+    const log = await call('GET', '/api/v1/audit?page_size=2&action=job.submit');
+    expectStatus(log, 200);
+    expect(log.json.items[0]).toMatchObject({ action: 'job.submit', target: { kind: 'job' } });
+    expectStatus(await call('GET', '/api/v1/audit?from=yesterday'), 400, 'VALIDATION_FAILED');
+
+    const job = await call('GET', `/api/v1/jobs/${jobId}`);
+    const artifacts = await call('GET', `/api/v1/runs/${job.json.runId}/artifacts`);
+    expectStatus(artifacts, 200);
+    expect(artifacts.json.items).toEqual([expect.objectContaining({ digest, jobId, attempt: 1 })]);
+    const byDigest = await call('GET', `/api/v1/artifacts/${digest}`);
+    expectStatus(byDigest, 200);
+    expect(byDigest.json).toMatchObject({ digest, more: false, registrations: [{ uri: 's3://b/out.json' }] });
+    expectStatus(await call('GET', `/api/v1/artifacts/sha256:${'0'.repeat(64)}`), 404);
+    expectStatus(await call('GET', `/api/v1/runs/${randomUUID()}/artifacts`), 404);
+
+    const window = { from: new Date(Date.now() - 3_600_000).toISOString(), to: new Date().toISOString() };
+    const created = await call('POST', '/api/v1/audit/exports', {
+      body: window,
+      headers: { 'X-Stella-Operator-Reason': 'contract export' },
+    });
+    expectStatus(created, 201);
+    expect(created.json).toMatchObject({ status: 'succeeded', window });
+    expect(created.headers.get('location')).toBe(`/api/v1/audit/exports/${created.json.id}`);
+    const status = await call('GET', `/api/v1/audit/exports/${created.json.id}`);
+    expectStatus(status, 200);
+    expect(status.json).toEqual(created.json);
+    const manifest = await stream(
+      `/api/v1/audit/exports/${created.json.id}/files/manifest.json`,
+      () => false,
+    );
+    expect(manifest.status).toBe(200);
+    expect(manifest.headers.etag).toBe(`"${created.json.manifestDigest}"`);
+    expect(JSON.parse(manifest.text)).toMatchObject({ tenant: TENANT, window });
+    expectStatus(await call('GET', `/api/v1/audit/exports/${created.json.id}/files/secrets.txt`), 404);
+    expectStatus(await call('GET', `/api/v1/audit/exports/${randomUUID()}`), 404);
+    expectStatus(
+      await call('POST', '/api/v1/audit/exports', { body: { ...window, runId: randomUUID() } }),
+      404,
+    );
+    expectStatus(
+      await call('POST', '/api/v1/audit/exports', { body: { from: window.to, to: window.from } }),
+      400,
+      'VALIDATION_FAILED',
+    );
+  });
+
   it('errors: authentication, tenant, scope, media type, JSON, size', async () => {
     expectStatus(await call('GET', '/api/v1/jobs', { token: null }), 401, 'UNAUTHENTICATED');
     expectStatus(await call('GET', '/api/v1/jobs', { token: 'not.a.jwt' }), 401, 'UNAUTHENTICATED');

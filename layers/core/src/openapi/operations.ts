@@ -1,11 +1,39 @@
 import type { z } from 'zod';
 import {
+  ArtifactByDigest,
+  ArtifactRecord,
+  AuditEntry,
+  AuditExport,
+  BundleFileName,
+  CreateAuditExportBody,
+  ListAuditQuery,
+  ListRunArtifactsQuery,
+} from '../api/audit.ts';
+import { digest } from '../api/common.ts';
+import {
   DeadLetter,
   DiscardBody,
   ListDeadLettersQuery,
   ReplayFilterBody,
   ReplayOneBody,
 } from '../api/dead-letters.ts';
+import {
+  Bucket,
+  CreateBucketBody,
+  CreateQuotaBody,
+  CreateThrottleBody,
+  JobExplanation,
+  ListBucketsQuery,
+  ListCircuitsQuery,
+  ListIncidentsQuery,
+  ListQuotasQuery,
+  ListThrottlesQuery,
+  Quota,
+  QuotaSummary,
+  Throttle,
+  UpdateBucketBody,
+  UpdateQuotaBody,
+} from '../api/flow-control.ts';
 import { CreateJobBody, Job, JobHistoryQuery, ListJobsQuery, PrioritizeBody } from '../api/jobs.ts';
 import { CreatePackRunBody, ListPackRunLogsQuery, PackRun } from '../api/pack-runs.ts';
 import { QueueName, RedriveBody, RedriveResult } from '../api/queues.ts';
@@ -23,13 +51,19 @@ import {
 import type { Scope } from '../auth/tokens.ts';
 import { DEFAULT_MAX_BODY_BYTES } from '../http/api.ts';
 import {
+  ArtifactPage,
+  AuditPage,
+  BucketPage,
+  CircuitPage,
   CompletionResults,
   DeadLetterPage,
   DeadLetterReplay,
   DeadLetterReplayMatching,
   DeadLetterStats,
   EventStream,
+  ExportFile,
   HeartbeatResult,
+  IncidentPage,
   JobHistoryPage,
   JobPage,
   LeaseList,
@@ -38,10 +72,12 @@ import {
   PackRunLogPage,
   PositionedEvent,
   ProgressResult,
+  QuotaPage,
   Readiness,
   RunDag,
   RunPage,
   SourcePage,
+  ThrottlePage,
 } from './responses.ts';
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
@@ -82,7 +118,7 @@ export interface OperationSpec {
     schema: z.ZodType;
     headers?: SuccessHeader[];
     /** Default `application/json`. */
-    mediaType?: 'text/event-stream';
+    mediaType?: 'text/event-stream' | 'application/octet-stream';
   };
   errors?: ExtraErrorStatus[];
   /** Operator mutations: `X-Stella-Operator-Reason` / `X-Stella-Operator-Ticket` are recorded. */
@@ -109,6 +145,12 @@ export const REQUEST_SCHEMAS: ReadonlyArray<readonly [string, z.ZodType]> = [
   ['DiscardBody', DiscardBody],
   ['CreatePackRunBody', CreatePackRunBody],
   ['RedriveBody', RedriveBody],
+  ['CreateAuditExportBody', CreateAuditExportBody],
+  ['CreateQuotaBody', CreateQuotaBody],
+  ['UpdateQuotaBody', UpdateQuotaBody],
+  ['CreateBucketBody', CreateBucketBody],
+  ['UpdateBucketBody', UpdateBucketBody],
+  ['CreateThrottleBody', CreateThrottleBody],
 ];
 
 export const RESPONSE_SCHEMAS: ReadonlyArray<readonly [string, z.ZodType]> = [
@@ -138,6 +180,23 @@ export const RESPONSE_SCHEMAS: ReadonlyArray<readonly [string, z.ZodType]> = [
   ['Readiness', Readiness],
   ['OpenApiDocument', OpenApiDocumentShape],
   ['RedriveResult', RedriveResult],
+  ['AuditEntry', AuditEntry],
+  ['AuditPage', AuditPage],
+  ['AuditExport', AuditExport],
+  ['ExportFile', ExportFile],
+  ['Artifact', ArtifactRecord],
+  ['ArtifactPage', ArtifactPage],
+  ['ArtifactByDigest', ArtifactByDigest],
+  ['Quota', Quota],
+  ['QuotaPage', QuotaPage],
+  ['QuotaSummary', QuotaSummary],
+  ['Bucket', Bucket],
+  ['BucketPage', BucketPage],
+  ['Throttle', Throttle],
+  ['ThrottlePage', ThrottlePage],
+  ['CircuitPage', CircuitPage],
+  ['IncidentPage', IncidentPage],
+  ['JobExplanation', JobExplanation],
 ];
 
 const ORDER_BY_ID = 'Order: id ascending (ids are UUIDv7, so this is creation order).';
@@ -229,6 +288,33 @@ export const OPERATIONS: readonly OperationSpec[] = [
     body: UpdateSourceBody,
     success: { status: 200, description: 'The updated source.', schema: Source, headers: ['ETag'] },
     errors: [404, 409, 412],
+  },
+
+  {
+    key: 'POST /api/v1/sources/{id}:pause',
+    fn: 'sources',
+    operationId: 'pauseSource',
+    summary: 'Pause a source',
+    description:
+      "The lease stops handing out the source's jobs; the jobs it meets become `throttled` (reason " +
+      '`source_paused`) until the source resumes. 409 when already paused.',
+    tag: 'sources',
+    scope: 'orch:operate',
+    operator: true,
+    success: { status: 200, description: 'The paused source.', schema: Source, headers: ['ETag'] },
+    errors: [404, 409],
+  },
+  {
+    key: 'POST /api/v1/sources/{id}:resume',
+    fn: 'sources',
+    operationId: 'resumeSource',
+    summary: 'Resume a paused source',
+    description: 'The jobs its pause held are queued again in the same transaction. 409 when not paused.',
+    tag: 'sources',
+    scope: 'orch:operate',
+    operator: true,
+    success: { status: 200, description: 'The resumed source.', schema: Source, headers: ['ETag'] },
+    errors: [404, 409],
   },
 
   {
@@ -332,6 +418,20 @@ export const OPERATIONS: readonly OperationSpec[] = [
     scope: 'orch:read',
     query: JobHistoryQuery,
     success: { status: 200, description: 'A page of transitions.', schema: JobHistoryPage },
+    errors: [404],
+  },
+  {
+    key: 'GET /api/v1/jobs/{id}/explain',
+    fn: 'jobs',
+    operationId: 'explainJob',
+    summary: 'Why a job is not running yet',
+    description:
+      'Every gate that holds a waiting job (parents, backoff, quota paused / full / out of tokens, source ' +
+      'paused, circuit open or half-open, bucket empty or backing off, throttles), each with the instant it ' +
+      'lapses when known; its position among the ready jobs of its type; an estimated earliest start.',
+    tag: 'jobs',
+    scope: 'orch:read',
+    success: { status: 200, description: 'The explanation.', schema: JobExplanation },
     errors: [404],
   },
   {
@@ -596,6 +696,308 @@ export const OPERATIONS: readonly OperationSpec[] = [
     pathParams: { position: StreamPositionText },
     success: { status: 200, description: 'The event.', schema: PositionedEvent },
     errors: [404],
+  },
+
+  {
+    key: 'GET /api/v1/audit',
+    fn: 'audit',
+    operationId: 'listAuditEntries',
+    summary: "List the tenant's audit log",
+    description:
+      "Who did what, when and why: every operator mutation appends an entry to the tenant's hash chain " +
+      '(`entryHash = sha256(prevHash ‖ canonicalJson(entry))`). Order: chain position ascending.',
+    tag: 'audit',
+    scope: 'orch:read',
+    query: ListAuditQuery,
+    success: { status: 200, description: 'A page of audit entries.', schema: AuditPage },
+  },
+  {
+    key: 'POST /api/v1/audit/exports',
+    fn: 'audit',
+    operationId: 'createAuditExport',
+    summary: 'Export a signed audit bundle for a closed time window',
+    description:
+      'Builds the bundle in the request: `audit.jsonl` (the chain segment of [from, to)), `jobs.jsonl`, ' +
+      '`history.jsonl`, `artifacts.jsonl`, `provenance.jsonl` (an in-toto statement per run) for the runs ' +
+      'created in the window, `throttles.jsonl`, `manifest.json` and its DSSE envelope. The same window ' +
+      'over the same data gives byte-identical files. A failure to build answers 201 with status `failed`.',
+    tag: 'audit',
+    scope: 'orch:operate',
+    operator: true,
+    body: CreateAuditExportBody,
+    success: { status: 201, description: 'The export.', schema: AuditExport, headers: ['Location'] },
+    errors: [404],
+  },
+  {
+    key: 'GET /api/v1/audit/exports/{id}',
+    fn: 'audit',
+    operationId: 'getAuditExport',
+    summary: 'Get an export: status and files',
+    tag: 'audit',
+    scope: 'orch:read',
+    success: { status: 200, description: 'The export.', schema: AuditExport },
+    errors: [404],
+  },
+  {
+    key: 'GET /api/v1/audit/exports/{id}/files/{name}',
+    fn: 'audit',
+    operationId: 'downloadAuditExportFile',
+    summary: 'Download one file of an export bundle',
+    description:
+      'The bytes as stored, `ETag` = their digest. Put every file of the export in one folder and run ' +
+      '`npx tsx scripts/audit-verify.ts <folder> --public-key <pem>` to verify it offline.',
+    tag: 'audit',
+    scope: 'orch:read',
+    pathParams: { name: BundleFileName },
+    success: {
+      status: 200,
+      description: 'The file.',
+      schema: ExportFile,
+      mediaType: 'application/octet-stream',
+      headers: ['ETag'],
+    },
+    errors: [404],
+  },
+  {
+    key: 'GET /api/v1/runs/{id}/artifacts',
+    fn: 'audit',
+    operationId: 'listRunArtifacts',
+    summary: "List a run's artifacts",
+    description: 'Order: id ascending (registration order).',
+    tag: 'artifacts',
+    scope: 'orch:read',
+    query: ListRunArtifactsQuery,
+    success: { status: 200, description: 'A page of artifacts.', schema: ArtifactPage },
+    errors: [404],
+  },
+  {
+    key: 'GET /api/v1/artifacts/{digest}',
+    fn: 'audit',
+    operationId: 'getArtifactByDigest',
+    summary: 'Find an artifact by its content digest',
+    description: 'Every registration of the digest in the tenant, oldest first (at most 100).',
+    tag: 'artifacts',
+    scope: 'orch:read',
+    pathParams: { digest },
+    success: { status: 200, description: 'The registrations.', schema: ArtifactByDigest },
+    errors: [404],
+  },
+  {
+    key: 'POST /api/v1/quotas',
+    fn: 'flow-control',
+    operationId: 'createQuota',
+    summary: 'Create a quota for a job type',
+    description:
+      'Limits per (tenant, job type): max active, max queued (429 beyond it on enqueue), a token bucket on ' +
+      'leases (burst, refill per hour) and a fair-share weight. Requires `X-Stella-Operator-Reason`.',
+    tag: 'flow control',
+    scope: 'orch:quota',
+    operator: true,
+    body: CreateQuotaBody,
+    success: { status: 201, description: 'The quota.', schema: Quota, headers: ['Location'] },
+    errors: [409],
+  },
+  {
+    key: 'GET /api/v1/quotas',
+    fn: 'flow-control',
+    operationId: 'listQuotas',
+    summary: 'List quotas',
+    description: ORDER_BY_ID,
+    tag: 'flow control',
+    scope: 'orch:read',
+    query: ListQuotasQuery,
+    success: { status: 200, description: 'A page of quotas.', schema: QuotaPage },
+  },
+  {
+    key: 'GET /api/v1/quotas/summary',
+    fn: 'flow-control',
+    operationId: 'getQuotaSummary',
+    summary: 'Usage against every quota',
+    description:
+      'Per quota: active, queued, throttled and pending jobs, tokens now, and backpressure (room left ' +
+      'under maxQueued); and the tenant against the platform guard. Order: quota id.',
+    tag: 'flow control',
+    scope: 'orch:read',
+    success: { status: 200, description: 'The summary.', schema: QuotaSummary },
+  },
+  {
+    key: 'GET /api/v1/quotas/{id}',
+    fn: 'flow-control',
+    operationId: 'getQuota',
+    summary: 'Get a quota',
+    tag: 'flow control',
+    scope: 'orch:read',
+    success: { status: 200, description: 'The quota.', schema: Quota },
+    errors: [404],
+  },
+  {
+    key: 'PATCH /api/v1/quotas/{id}',
+    fn: 'flow-control',
+    operationId: 'updateQuota',
+    summary: 'Change a quota',
+    description: 'Fields given replace the current ones (null clears a limit). Requires a reason.',
+    tag: 'flow control',
+    scope: 'orch:quota',
+    operator: true,
+    body: UpdateQuotaBody,
+    success: { status: 200, description: 'The quota.', schema: Quota },
+    errors: [404],
+  },
+  {
+    key: 'DELETE /api/v1/quotas/{id}',
+    fn: 'flow-control',
+    operationId: 'deleteQuota',
+    summary: 'Delete a quota',
+    description: 'The job type is unlimited again. Requires a reason. Answers the quota as it was.',
+    tag: 'flow control',
+    scope: 'orch:quota',
+    operator: true,
+    success: { status: 200, description: 'The deleted quota.', schema: Quota },
+    errors: [404],
+  },
+  {
+    key: 'POST /api/v1/quotas/{id}:pause',
+    fn: 'flow-control',
+    operationId: 'pauseQuota',
+    summary: 'Pause a quota',
+    description: "The type's jobs are not leased until the quota resumes. 409 when already paused.",
+    tag: 'flow control',
+    scope: 'orch:operate',
+    operator: true,
+    success: { status: 200, description: 'The paused quota.', schema: Quota },
+    errors: [404, 409],
+  },
+  {
+    key: 'POST /api/v1/quotas/{id}:resume',
+    fn: 'flow-control',
+    operationId: 'resumeQuota',
+    summary: 'Resume a paused quota',
+    tag: 'flow control',
+    scope: 'orch:operate',
+    operator: true,
+    success: { status: 200, description: 'The resumed quota.', schema: Quota },
+    errors: [404, 409],
+  },
+  {
+    key: 'POST /api/v1/buckets',
+    fn: 'flow-control',
+    operationId: 'createBucket',
+    summary: 'Create an upstream token bucket',
+    description:
+      'Protects an upstream host (every source with that host): leases of its jobs spend tokens. Adaptive: ' +
+      'an `UPSTREAM_THROTTLED` failure halves the rate and backs off until Retry-After; successes restore ' +
+      'it step by step. Requires a reason.',
+    tag: 'flow control',
+    scope: 'orch:quota',
+    operator: true,
+    body: CreateBucketBody,
+    success: { status: 201, description: 'The bucket.', schema: Bucket, headers: ['Location'] },
+    errors: [409],
+  },
+  {
+    key: 'GET /api/v1/buckets',
+    fn: 'flow-control',
+    operationId: 'listBuckets',
+    summary: 'List upstream buckets',
+    description: ORDER_BY_ID,
+    tag: 'flow control',
+    scope: 'orch:read',
+    query: ListBucketsQuery,
+    success: { status: 200, description: 'A page of buckets.', schema: BucketPage },
+  },
+  {
+    key: 'GET /api/v1/buckets/{id}',
+    fn: 'flow-control',
+    operationId: 'getBucket',
+    summary: 'Get an upstream bucket',
+    tag: 'flow control',
+    scope: 'orch:read',
+    success: { status: 200, description: 'The bucket.', schema: Bucket },
+    errors: [404],
+  },
+  {
+    key: 'PATCH /api/v1/buckets/{id}',
+    fn: 'flow-control',
+    operationId: 'updateBucket',
+    summary: 'Change an upstream bucket',
+    description: 'A new refillPerHour is the new base and resets the adaptive rate. Requires a reason.',
+    tag: 'flow control',
+    scope: 'orch:quota',
+    operator: true,
+    body: UpdateBucketBody,
+    success: { status: 200, description: 'The bucket.', schema: Bucket },
+    errors: [404],
+  },
+  {
+    key: 'DELETE /api/v1/buckets/{id}',
+    fn: 'flow-control',
+    operationId: 'deleteBucket',
+    summary: 'Delete an upstream bucket',
+    description: 'Requires a reason. Answers the bucket as it was.',
+    tag: 'flow control',
+    scope: 'orch:quota',
+    operator: true,
+    success: { status: 200, description: 'The deleted bucket.', schema: Bucket },
+    errors: [404],
+  },
+  {
+    key: 'POST /api/v1/throttles',
+    fn: 'flow-control',
+    operationId: 'createThrottle',
+    summary: 'Throttle a tenant, job type, source or quota',
+    description:
+      'A pause, a blackout window or reduced concurrency, from `startsAt` (default now) until `expiresAt` ' +
+      '(default: until lifted). Requires `X-Stella-Operator-Reason`.',
+    tag: 'flow control',
+    scope: 'orch:operate',
+    operator: true,
+    body: CreateThrottleBody,
+    success: { status: 201, description: 'The throttle.', schema: Throttle, headers: ['Location'] },
+  },
+  {
+    key: 'GET /api/v1/throttles',
+    fn: 'flow-control',
+    operationId: 'listThrottles',
+    summary: 'List throttles',
+    description: 'Order: id descending (newest first).',
+    tag: 'flow control',
+    scope: 'orch:read',
+    query: ListThrottlesQuery,
+    success: { status: 200, description: 'A page of throttles.', schema: ThrottlePage },
+  },
+  {
+    key: 'POST /api/v1/throttles/{id}:lift',
+    fn: 'flow-control',
+    operationId: 'liftThrottle',
+    summary: 'Lift a throttle',
+    description: 'The jobs it held are queued again in the same transaction. 409 when already lifted.',
+    tag: 'flow control',
+    scope: 'orch:operate',
+    operator: true,
+    success: { status: 200, description: 'The lifted throttle.', schema: Throttle },
+    errors: [404, 409],
+  },
+  {
+    key: 'GET /api/v1/circuits',
+    fn: 'flow-control',
+    operationId: 'listCircuits',
+    summary: 'Circuit breaker state per source',
+    description: 'Order: source id ascending.',
+    tag: 'flow control',
+    scope: 'orch:read',
+    query: ListCircuitsQuery,
+    success: { status: 200, description: 'A page of circuits.', schema: CircuitPage },
+  },
+  {
+    key: 'GET /api/v1/incidents',
+    fn: 'flow-control',
+    operationId: 'listIncidents',
+    summary: 'List incidents',
+    description: 'Order: id descending (newest first).',
+    tag: 'flow control',
+    scope: 'orch:read',
+    query: ListIncidentsQuery,
+    success: { status: 200, description: 'A page of incidents.', schema: IncidentPage },
   },
 ];
 

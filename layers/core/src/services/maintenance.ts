@@ -16,6 +16,7 @@ import {
 } from '../observability/metrics.ts';
 import type { Clock } from '../ports/clock-and-ids.ts';
 import type { FanoutService } from './fanout.ts';
+import type { FlowControlService } from './flow-control.ts';
 import type { PublisherService } from './publisher.ts';
 import type { RunsService } from './runs.ts';
 import type { StreamsService } from './streams.ts';
@@ -23,6 +24,8 @@ import type { StreamsService } from './streams.ts';
 export interface TickReport {
   at: string;
   leasesExpired: number;
+  /** Throttled jobs whose hold ended (a throttle expired) queued again. */
+  throttledReleased: number;
   runsReplanned: number;
   idempotencyKeysPruned: number;
   eventsPublished: number;
@@ -52,6 +55,7 @@ export class MaintenanceService {
       db: Database;
       clock: Clock;
       runs: RunsService;
+      flowControl: FlowControlService;
       /** null when publishing is off (EVENT_BUS_NAME unset) */
       publisher?: PublisherService | null;
       streams: StreamsService;
@@ -62,6 +66,12 @@ export class MaintenanceService {
   async tick(): Promise<TickReport> {
     const now = this.deps.clock.now();
     const leasesExpired = await this.reapExpiredLeases();
+    let throttledReleased = 0;
+    for (let batch = 0; batch < 20; batch++) {
+      const released = await this.deps.flowControl.releaseDueThrottledJobs(1000);
+      throttledReleased += released;
+      if (released < 1000) break;
+    }
     const runsReplanned = await this.replanStaleRuns();
     let idempotencyKeysPruned = 0;
     for (let batch = 0; batch < 20; batch++) {
@@ -78,6 +88,7 @@ export class MaintenanceService {
     return {
       at: now.toISOString(),
       leasesExpired,
+      throttledReleased,
       runsReplanned,
       idempotencyKeysPruned,
       eventsPublished,
