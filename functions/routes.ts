@@ -32,6 +32,8 @@ export const FUNCTIONS = {
     entry: 'functions/flow-control/handler.ts',
     description: 'flow control API: quotas, buckets, throttles, circuits, incidents',
   },
+  schedules: { entry: 'functions/schedules/handler.ts', description: 'schedules API' },
+  backfills: { entry: 'functions/backfills/handler.ts', description: 'backfills API' },
   openapi: { entry: 'functions/openapi/handler.ts', description: 'the OpenAPI document' },
   queues: {
     entry: 'functions/queues/handler.ts',
@@ -72,6 +74,7 @@ export const ROUTES: readonly RouteDefinition[] = [
   { method: 'PATCH', path: '/api/v1/sources/{id}', fn: 'sources', authenticated: true },
   // :pause, :resume
   { method: 'POST', path: '/api/v1/sources/{id}', fn: 'sources', authenticated: true },
+  { method: 'GET', path: '/api/v1/sources/{id}/watermarks', fn: 'sources', authenticated: true },
   { method: 'POST', path: '/api/v1/runs', fn: 'runs', authenticated: true },
   { method: 'GET', path: '/api/v1/runs', fn: 'runs', authenticated: true },
   // also serves POST /api/v1/runs/{id}:cancel (custom method in the id segment)
@@ -122,6 +125,19 @@ export const ROUTES: readonly RouteDefinition[] = [
   { method: 'POST', path: '/api/v1/throttles/{id}', fn: 'flow-control', authenticated: true },
   { method: 'GET', path: '/api/v1/circuits', fn: 'flow-control', authenticated: true },
   { method: 'GET', path: '/api/v1/incidents', fn: 'flow-control', authenticated: true },
+  { method: 'POST', path: '/api/v1/schedules', fn: 'schedules', authenticated: true },
+  { method: 'GET', path: '/api/v1/schedules', fn: 'schedules', authenticated: true },
+  { method: 'GET', path: '/api/v1/schedules/{id}', fn: 'schedules', authenticated: true },
+  { method: 'PATCH', path: '/api/v1/schedules/{id}', fn: 'schedules', authenticated: true },
+  { method: 'DELETE', path: '/api/v1/schedules/{id}', fn: 'schedules', authenticated: true },
+  // :pause, :resume
+  { method: 'POST', path: '/api/v1/schedules/{id}', fn: 'schedules', authenticated: true },
+  { method: 'GET', path: '/api/v1/schedules/{id}/next', fn: 'schedules', authenticated: true },
+  { method: 'POST', path: '/api/v1/backfills', fn: 'backfills', authenticated: true },
+  { method: 'GET', path: '/api/v1/backfills', fn: 'backfills', authenticated: true },
+  { method: 'GET', path: '/api/v1/backfills/{id}', fn: 'backfills', authenticated: true },
+  // :pause, :resume, :cancel
+  { method: 'POST', path: '/api/v1/backfills/{id}', fn: 'backfills', authenticated: true },
   // Server-Sent Events (a streaming response), and one event by position
   { method: 'GET', path: '/api/v1/streams/events', fn: 'streams', authenticated: true },
   { method: 'GET', path: '/api/v1/streams/events/{position}', fn: 'streams', authenticated: true },

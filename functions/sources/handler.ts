@@ -55,6 +55,13 @@ export const handler = tenantApi({
       return { status: 200, body: source, headers: etag(source.version) };
     },
   }),
+  'GET /api/v1/sources/{id}/watermarks': operation<TenantContext>({
+    scope: 'orch:read',
+    handle: async ({ ctx, params }) => ({
+      status: 200,
+      body: await ctx.runtime.schedules.watermarks(call(ctx), params.id!),
+    }),
+  }),
   'PATCH /api/v1/sources/{id}': operation<TenantContext, typeof UpdateSourceBody>({
     scope: 'orch:operate',
     body: UpdateSourceBody,

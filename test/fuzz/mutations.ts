@@ -134,9 +134,37 @@ export function validBody(op: DocumentedOperation, ids: ResourceIds): unknown {
         kind: 'blackout',
         expiresAt: '2099-01-01T00:00:00Z',
       };
+    case 'createSchedule':
+      return {
+        name: `fuzz-${n}`,
+        cron: '0 * * * *',
+        timezone: 'UTC',
+        runTemplate: { jobs: [{ key: 'a', type: 'fuzz.scheduled', payload: {} }] },
+      };
+    case 'updateSchedule':
+      return { name: `fuzz-renamed-${n}` };
+    case 'createBackfill':
+      return {
+        sourceId: ids.source,
+        start: '2024-01-01T00:00:00Z',
+        end: '2024-01-02T00:00:00Z',
+        chunkSeconds: 3600,
+        dryRun: true,
+      };
     default:
       return op.body ? {} : undefined;
   }
+}
+
+/** The operator headers an operation requires (backfills: reason and ticket), with valid values. */
+function requiredOperatorNotes(op: DocumentedOperation): Record<string, string> {
+  const values: Record<string, string> = {
+    'X-Stella-Operator-Reason': 'fuzz campaign',
+    'X-Stella-Operator-Ticket': 'FUZZ-1',
+  };
+  return Object.fromEntries(
+    op.headers.filter((h) => h.required && h.name in values).map((h) => [h.name, values[h.name]!]),
+  );
 }
 
 export function baseDraft(op: DocumentedOperation, ids: ResourceIds, token: string, tenant: string): Draft {
@@ -148,7 +176,10 @@ export function baseDraft(op: DocumentedOperation, ids: ResourceIds, token: stri
     params,
     rawParams: {},
     query: [],
-    headers: op.scope ? { Authorization: `Bearer ${token}`, 'X-Stella-Tenant': tenant } : {},
+    headers: {
+      ...(op.scope ? { Authorization: `Bearer ${token}`, 'X-Stella-Tenant': tenant } : {}),
+      ...requiredOperatorNotes(op),
+    },
     body: validBody(op, ids),
     rawBody: undefined,
     contentType: undefined,

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, parse, resolve } from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FUNCTIONS, HANDLERS } from '../../functions/routes.ts';
+import { FUNCTIONS, HANDLERS, ROUTES } from '../../functions/routes.ts';
 import { CORE_PACKAGE_PATH_IN_LAYER } from '../../infra/lib/core-layer.ts';
 import { DATABASE_ROLES } from '../../infra/lib/database.ts';
 import type { JobEngineFunction } from '../../infra/lib/job-engine-function.ts';
@@ -161,10 +161,14 @@ describe('functions', () => {
     const planUrlHolders = [...producers, id(synth.stack.restApi.functions.queues!)];
     const { restApi, webSocketApi, planner, ticks, broadcaster } = synth.stack;
     // every function serving a mutating route, and the non-REST senders
+    const mutatingFunctions = [
+      ...new Set(ROUTES.filter((route) => route.method !== 'GET').map((route) => route.fn)),
+    ];
+    expect(mutatingFunctions).toEqual(
+      expect.arrayContaining(['sources', 'runs', 'jobs', 'worker', 'deadletter', 'pack-runs', 'queues']),
+    );
     const hinting = [
-      ...['sources', 'runs', 'jobs', 'worker', 'deadletter', 'pack-runs', 'queues'].map(
-        (name) => restApi.functions[name]!,
-      ),
+      ...mutatingFunctions.map((name) => restApi.functions[name]!),
       webSocketApi.functions.default,
       planner.function,
       ticks.function,

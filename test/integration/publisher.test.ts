@@ -21,6 +21,13 @@ import { callAs, testServices } from '../support/services.ts';
 
 /** Registered types no code path writes yet, so the scenario below cannot produce them. */
 const NOT_WRITTEN_YET: readonly EventType[] = [];
+/**
+ * Schedule, backfill and watermark events need an injected clock and ticks to be written; time.test.ts
+ * writes every one of them and validates them against these schemas the same way.
+ */
+const WRITTEN_BY_TIME_TEST = (Object.keys(EVENT_TYPES) as EventType[]).filter((type) =>
+  /^(schedule|backfill|watermark)\./.test(type),
+);
 
 /**
  * The bus stand-in: records what it is given and answers per event. `refuse` lists event ids to refuse;
@@ -298,7 +305,10 @@ describe('event publisher (outbox)', () => {
       expect(event.idempotencyKey.startsWith(`orch-${event.eventType}-${event.subject.id}`)).toBe(true);
     }
     const written = new Set(events.map((e) => e.eventType));
-    const expected = Object.keys(EVENT_TYPES).filter((type) => !NOT_WRITTEN_YET.includes(type as EventType));
+    const expected = Object.keys(EVENT_TYPES).filter(
+      (type) =>
+        !NOT_WRITTEN_YET.includes(type as EventType) && !WRITTEN_BY_TIME_TEST.includes(type as EventType),
+    );
     expect([...written].sort()).toEqual(expected.sort());
     // One event per transition: no two carry the same idempotency key.
     expect(new Set(events.map((e) => e.idempotencyKey)).size).toBe(events.length);

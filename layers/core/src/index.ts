@@ -25,6 +25,7 @@ export {
   ListAuditQuery,
   ListRunArtifactsQuery,
 } from './api/audit.ts';
+export { BackfillPlan, CreateBackfillBody, ListBackfillsQuery } from './api/backfills.ts';
 export { DiscardBody, ListDeadLettersQuery, ReplayFilterBody, ReplayOneBody } from './api/dead-letters.ts';
 export {
   CreateBucketBody,
@@ -42,6 +43,12 @@ export { CreateJobBody, JobHistoryQuery, ListJobsQuery, PrioritizeBody } from '.
 export { CreatePackRunBody, ListPackRunLogsQuery } from './api/pack-runs.ts';
 export { QueueName, REDRIVABLE_QUEUES, RedriveBody, RedriveResult } from './api/queues.ts';
 export { CancelBody, CreateRunBody, ListRunsQuery } from './api/runs.ts';
+export {
+  CreateScheduleBody,
+  ListSchedulesQuery,
+  NextFiresQuery,
+  UpdateScheduleBody,
+} from './api/schedules.ts';
 export { CreateSourceBody, ListSourcesQuery, Source, UpdateSourceBody } from './api/sources.ts';
 export { StreamEventsQuery, StreamFilter, StreamPositionText, WebSocketMessage } from './api/streams.ts';
 export {

@@ -33,6 +33,7 @@ import type { Signer } from './ports/signer.ts';
 import { ArtifactsService } from './services/artifacts.ts';
 import { AuditExportsService } from './services/audit-exports.ts';
 import { AuditLogService } from './services/audit-log.ts';
+import { BackfillsService } from './services/backfills.ts';
 import type { BackpressureSettings } from './services/backpressure.ts';
 import { BroadcasterService } from './services/broadcaster.ts';
 import { ConnectionsService } from './services/connections.ts';
@@ -46,6 +47,7 @@ import { PackRunsService } from './services/pack-runs.ts';
 import { PublisherService } from './services/publisher.ts';
 import { QueuesService, type RedrivableQueuePair } from './services/queues.ts';
 import { RunsService } from './services/runs.ts';
+import { SchedulesService } from './services/schedules.ts';
 import { SourcesService } from './services/sources.ts';
 import { StreamsService } from './services/streams.ts';
 
@@ -69,6 +71,8 @@ export interface Runtime {
   leasing: LeasingService;
   deadLetters: DeadLettersService;
   packRuns: PackRunsService;
+  schedules: SchedulesService;
+  backfills: BackfillsService;
   connections: ConnectionsService;
   maintenance: MaintenanceService;
   /** The `fanout` queue of delivery hints: SQS when FANOUT_QUEUE_URL is set, else in-process. */
@@ -281,6 +285,8 @@ export function createServices(deps: ServiceDeps): Services {
   const runs = new RunsService(deps);
   const flowControl = new FlowControlService({ db, clock, ids, cursors, backpressure: deps.backpressure });
   const jobs = new JobsService({ db, cursors, runs });
+  const schedules = new SchedulesService({ db, clock, ids, cursors, runs });
+  const backfills = new BackfillsService({ db, clock, ids, cursors });
   const publisher = deps.events ? new PublisherService({ db, ...deps.events }) : null;
   const settings = { ...DEFAULT_STREAM_SETTINGS, ...deps.streamSettings };
   const fanoutQueue = deps.fanoutQueue ?? new MemoryQueue({ visibilityTimeoutMs: 30_000 });
@@ -307,6 +313,8 @@ export function createServices(deps: ServiceDeps): Services {
     leasing: new LeasingService({ db }),
     deadLetters: new DeadLettersService({ db, cursors, jobs }),
     packRuns: new PackRunsService({ db, clock, ids, cursors, runs }),
+    schedules,
+    backfills,
     connections: new ConnectionsService({ db, clock, ids, fanout }),
     auditLog: new AuditLogService({ db, cursors }),
     auditExports: new AuditExportsService({
@@ -317,7 +325,17 @@ export function createServices(deps: ServiceDeps): Services {
       signer: deps.signer ?? signerFromConfig(loadConfig({})),
     }),
     artifacts: new ArtifactsService({ db, cursors }),
-    maintenance: new MaintenanceService({ db, clock, runs, flowControl, publisher, streams, fanout }),
+    maintenance: new MaintenanceService({
+      db,
+      clock,
+      runs,
+      flowControl,
+      schedules,
+      backfills,
+      publisher,
+      streams,
+      fanout,
+    }),
     publisher,
     fanoutQueue,
     notifier,

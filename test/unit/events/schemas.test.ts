@@ -63,7 +63,7 @@ describe('event type registry', () => {
   });
 
   it('lists every event type written by a literal in the core (TypeScript and SQL)', () => {
-    // Audit actions (`action: 'quota.create'`) share the `<area>.<verb>` shape but are not event types.
+    // Audit actions (`action: 'schedule.create'`) share the `<kind>.<verb>` shape but are no event types.
     const literal = new RegExp(`(?<!action: )'(${KIND}\\.[a-z_]+)'`, 'g');
     // jobengine_job_event($1, '<status>', ...) writes job.<status>
     const jobEvent = /jobengine_job_event\(\$1,\s*'([a-z_]+)'/g;

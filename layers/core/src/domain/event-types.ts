@@ -60,6 +60,20 @@ export const EVENT_TYPES = {
   'dead_letter.replayed': 'dead_letter',
   'dead_letter.discarded': 'dead_letter',
   'pack_run.created': 'pack_run',
+  'schedule.created': 'schedule',
+  'schedule.updated': 'schedule',
+  'schedule.deleted': 'schedule',
+  'schedule.paused': 'schedule',
+  'schedule.resumed': 'schedule',
+  'schedule.fired': 'schedule',
+  'schedule.skipped': 'schedule',
+  'watermark.advanced': 'watermark',
+  'backfill.created': 'backfill',
+  'backfill.paused': 'backfill',
+  'backfill.resumed': 'backfill',
+  'backfill.canceled': 'backfill',
+  'backfill.succeeded': 'backfill',
+  'backfill.failed': 'backfill',
 } as const satisfies Record<string, SubjectKind>;
 
 export type EventType = keyof typeof EVENT_TYPES;

@@ -9,6 +9,13 @@ import {
   ListAuditQuery,
   ListRunArtifactsQuery,
 } from '../api/audit.ts';
+import {
+  Backfill,
+  BackfillCreated,
+  BackfillPlan,
+  CreateBackfillBody,
+  ListBackfillsQuery,
+} from '../api/backfills.ts';
 import { digest } from '../api/common.ts';
 import {
   DeadLetter,
@@ -38,6 +45,15 @@ import { CreateJobBody, Job, JobHistoryQuery, ListJobsQuery, PrioritizeBody } fr
 import { CreatePackRunBody, ListPackRunLogsQuery, PackRun } from '../api/pack-runs.ts';
 import { QueueName, RedriveBody, RedriveResult } from '../api/queues.ts';
 import { CancelBody, CreateRunBody, ListRunsQuery, Run } from '../api/runs.ts';
+import {
+  CreateScheduleBody,
+  ListSchedulesQuery,
+  NextFires,
+  NextFiresQuery,
+  Schedule,
+  UpdateScheduleBody,
+  WatermarkList,
+} from '../api/schedules.ts';
 import { CreateSourceBody, ListSourcesQuery, Source, UpdateSourceBody } from '../api/sources.ts';
 import { StreamEventsQuery, StreamPositionText } from '../api/streams.ts';
 import {
@@ -53,6 +69,7 @@ import { DEFAULT_MAX_BODY_BYTES } from '../http/api.ts';
 import {
   ArtifactPage,
   AuditPage,
+  BackfillPage,
   BucketPage,
   CircuitPage,
   CompletionResults,
@@ -76,6 +93,7 @@ import {
   Readiness,
   RunDag,
   RunPage,
+  SchedulePage,
   SourcePage,
   ThrottlePage,
 } from './responses.ts';
@@ -120,9 +138,13 @@ export interface OperationSpec {
     /** Default `application/json`. */
     mediaType?: 'text/event-stream' | 'application/octet-stream';
   };
+  /** A second success answer beside `success` (a dry run's 200 beside a creation's 201). */
+  alternateSuccess?: { status: number; description: string; schema: z.ZodType };
   errors?: ExtraErrorStatus[];
   /** Operator mutations: `X-Stella-Operator-Reason` / `X-Stella-Operator-Ticket` are recorded. */
   operator?: boolean;
+  /** Operator headers the operation requires (http/operator.ts OPERATOR_NOTE_RULES): 400 without them. */
+  operatorRequires?: 'reason' | 'reasonAndTicket';
   /** Honours `If-Match` (412 when stale). */
   ifMatch?: boolean;
 }
@@ -151,6 +173,9 @@ export const REQUEST_SCHEMAS: ReadonlyArray<readonly [string, z.ZodType]> = [
   ['CreateBucketBody', CreateBucketBody],
   ['UpdateBucketBody', UpdateBucketBody],
   ['CreateThrottleBody', CreateThrottleBody],
+  ['CreateScheduleBody', CreateScheduleBody],
+  ['UpdateScheduleBody', UpdateScheduleBody],
+  ['CreateBackfillBody', CreateBackfillBody],
 ];
 
 export const RESPONSE_SCHEMAS: ReadonlyArray<readonly [string, z.ZodType]> = [
@@ -174,6 +199,14 @@ export const RESPONSE_SCHEMAS: ReadonlyArray<readonly [string, z.ZodType]> = [
   ['DeadLetterReplayMatching', DeadLetterReplayMatching],
   ['PackRun', PackRun],
   ['PackRunLogPage', PackRunLogPage],
+  ['Schedule', Schedule],
+  ['SchedulePage', SchedulePage],
+  ['NextFires', NextFires],
+  ['WatermarkList', WatermarkList],
+  ['Backfill', Backfill],
+  ['BackfillPage', BackfillPage],
+  ['BackfillCreated', BackfillCreated],
+  ['BackfillPlan', BackfillPlan],
   ['EventStream', EventStream],
   ['PositionedEvent', PositionedEvent],
   ['Liveness', Liveness],
@@ -314,6 +347,205 @@ export const OPERATIONS: readonly OperationSpec[] = [
     scope: 'orch:operate',
     operator: true,
     success: { status: 200, description: 'The resumed source.', schema: Source, headers: ['ETag'] },
+    errors: [404, 409],
+  },
+  {
+    key: 'GET /api/v1/sources/{id}/watermarks',
+    fn: 'sources',
+    operationId: 'listSourceWatermarks',
+    summary: "List a source's watermarks",
+    description:
+      'One per stream, by stream name: the event time before which everything has been processed. ' +
+      'Advanced only by a succeeded run whose window starts at or before it, in the completing transaction.',
+    tag: 'sources',
+    scope: 'orch:read',
+    success: { status: 200, description: 'The watermarks.', schema: WatermarkList },
+    errors: [404],
+  },
+
+  {
+    key: 'POST /api/v1/schedules',
+    fn: 'schedules',
+    operationId: 'createSchedule',
+    summary: 'Create a schedule',
+    description:
+      'A 5-field cron pattern in an IANA time zone, a run template, and a catch-up policy for fires missed ' +
+      'while no tick ran (`skip`, `fire_once`, `fire_all` within `catchUpWindowSeconds`). With `sourceId`, ' +
+      'each run gets `payload.window = {sourceId, stream, start, end}`: [watermark, fire time − lag), at ' +
+      'most `maxWindowSeconds` long. Every job also gets `payload.schedule = {id, fireTime}`.',
+    tag: 'schedules',
+    scope: 'orch:operate',
+    operator: true,
+    body: CreateScheduleBody,
+    success: { status: 201, description: 'The schedule.', schema: Schedule, headers: ['Location'] },
+    errors: [409],
+  },
+  {
+    key: 'GET /api/v1/schedules',
+    fn: 'schedules',
+    operationId: 'listSchedules',
+    summary: 'List schedules',
+    description: ORDER_BY_ID,
+    tag: 'schedules',
+    scope: 'orch:read',
+    query: ListSchedulesQuery,
+    success: { status: 200, description: 'A page of schedules.', schema: SchedulePage },
+  },
+  {
+    key: 'GET /api/v1/schedules/{id}',
+    fn: 'schedules',
+    operationId: 'getSchedule',
+    summary: 'Get a schedule',
+    tag: 'schedules',
+    scope: 'orch:read',
+    success: { status: 200, description: 'The schedule.', schema: Schedule },
+    errors: [404],
+  },
+  {
+    key: 'PATCH /api/v1/schedules/{id}',
+    fn: 'schedules',
+    operationId: 'updateSchedule',
+    summary: 'Update a schedule',
+    description: 'A changed cron, time zone or `enabled` recomputes the next fire time from now.',
+    tag: 'schedules',
+    scope: 'orch:operate',
+    operator: true,
+    body: UpdateScheduleBody,
+    success: { status: 200, description: 'The updated schedule.', schema: Schedule },
+    errors: [404, 409],
+  },
+  {
+    key: 'DELETE /api/v1/schedules/{id}',
+    fn: 'schedules',
+    operationId: 'deleteSchedule',
+    summary: 'Delete a schedule',
+    description: 'Its fire records go with it; the runs it fired stay.',
+    tag: 'schedules',
+    scope: 'orch:operate',
+    operator: true,
+    success: { status: 200, description: 'The schedule as it was before deletion.', schema: Schedule },
+    errors: [404],
+  },
+  {
+    key: 'POST /api/v1/schedules/{id}:pause',
+    fn: 'schedules',
+    operationId: 'pauseSchedule',
+    summary: 'Pause a schedule',
+    tag: 'schedules',
+    scope: 'orch:operate',
+    operator: true,
+    success: { status: 200, description: 'The paused schedule.', schema: Schedule },
+    errors: [404, 409],
+  },
+  {
+    key: 'POST /api/v1/schedules/{id}:resume',
+    fn: 'schedules',
+    operationId: 'resumeSchedule',
+    summary: 'Resume a paused schedule',
+    description: 'Fires from the next fire time after now; fires that fell while paused are not caught up.',
+    tag: 'schedules',
+    scope: 'orch:operate',
+    operator: true,
+    success: { status: 200, description: 'The resumed schedule.', schema: Schedule },
+    errors: [404, 409],
+  },
+  {
+    key: 'GET /api/v1/schedules/{id}/next',
+    fn: 'schedules',
+    operationId: 'getScheduleNextFires',
+    summary: 'The next fire times of a schedule',
+    description: 'Computed from now in the schedule time zone (DST-aware), as if the schedule were active.',
+    tag: 'schedules',
+    scope: 'orch:read',
+    query: NextFiresQuery,
+    success: { status: 200, description: 'The next fire times.', schema: NextFires },
+    errors: [404],
+  },
+
+  {
+    key: 'POST /api/v1/backfills',
+    fn: 'backfills',
+    operationId: 'createBackfill',
+    summary: 'Plan or start a backfill',
+    description:
+      'Splits [start, end) of a source and stream into chunks of `chunkSeconds`, minus the windows already ' +
+      'processed or in flight, and starts them at most `maxConcurrency` at a time, ranked behind fresh work. ' +
+      'Needs `X-Stella-Operator-Reason` and `X-Stella-Operator-Ticket`. `dryRun: true` answers 200 with the ' +
+      'chunk list, the covered windows and the estimated duration under current quotas, writing nothing. ' +
+      'A window overlapping an in-flight backfill of the same source and stream is a 409 `BACKFILL_OVERLAP`.',
+    tag: 'backfills',
+    scope: 'orch:backfill',
+    operator: true,
+    operatorRequires: 'reasonAndTicket',
+    body: CreateBackfillBody,
+    success: {
+      status: 201,
+      description: 'The backfill, its progress, the covered windows and the estimate.',
+      schema: BackfillCreated,
+      headers: ['Location'],
+    },
+    alternateSuccess: { status: 200, description: 'The plan of a dry run.', schema: BackfillPlan },
+    errors: [409],
+  },
+  {
+    key: 'GET /api/v1/backfills',
+    fn: 'backfills',
+    operationId: 'listBackfills',
+    summary: 'List backfills',
+    description: ORDER_BY_ID,
+    tag: 'backfills',
+    scope: 'orch:read',
+    query: ListBackfillsQuery,
+    success: { status: 200, description: 'A page of backfills.', schema: BackfillPage },
+  },
+  {
+    key: 'GET /api/v1/backfills/{id}',
+    fn: 'backfills',
+    operationId: 'getBackfill',
+    summary: 'Get a backfill and its progress',
+    tag: 'backfills',
+    scope: 'orch:read',
+    success: { status: 200, description: 'The backfill with chunk counts by state.', schema: Backfill },
+    errors: [404],
+  },
+  {
+    key: 'POST /api/v1/backfills/{id}:pause',
+    fn: 'backfills',
+    operationId: 'pauseBackfill',
+    summary: 'Pause a backfill',
+    description: 'No further chunk is released; chunks already released run to their end.',
+    tag: 'backfills',
+    scope: 'orch:backfill',
+    operator: true,
+    operatorRequires: 'reasonAndTicket',
+    success: { status: 200, description: 'The paused backfill.', schema: Backfill },
+    errors: [404, 409],
+  },
+  {
+    key: 'POST /api/v1/backfills/{id}:resume',
+    fn: 'backfills',
+    operationId: 'resumeBackfill',
+    summary: 'Resume a paused backfill',
+    tag: 'backfills',
+    scope: 'orch:backfill',
+    operator: true,
+    operatorRequires: 'reasonAndTicket',
+    success: { status: 200, description: 'The running backfill.', schema: Backfill },
+    errors: [404, 409],
+  },
+  {
+    key: 'POST /api/v1/backfills/{id}:cancel',
+    fn: 'backfills',
+    operationId: 'cancelBackfill',
+    summary: 'Cancel a backfill',
+    description:
+      'In one transaction: the backfill and every chunk not yet ended are canceled (held leases are voided). ' +
+      'Once this answers, no chunk of the backfill can be leased.',
+    tag: 'backfills',
+    scope: 'orch:backfill',
+    operator: true,
+    operatorRequires: 'reasonAndTicket',
+    success: { status: 200, description: 'The canceled backfill.', schema: Backfill },
     errors: [404, 409],
   },
 

@@ -1,11 +1,13 @@
 import { z } from 'zod';
 import { ArtifactRecord, AuditEntry } from '../api/audit.ts';
+import { Backfill } from '../api/backfills.ts';
 import { timestamp, uuid } from '../api/common.ts';
 import { DEAD_LETTER_STATUSES, DeadLetter } from '../api/dead-letters.ts';
 import { Bucket, Circuit, Incident, Quota, Throttle } from '../api/flow-control.ts';
 import { Job, JobHistoryEntry } from '../api/jobs.ts';
 import { PackRunLogLine } from '../api/pack-runs.ts';
 import { Run } from '../api/runs.ts';
+import { Schedule } from '../api/schedules.ts';
 import { Source } from '../api/sources.ts';
 import { StreamPositionText } from '../api/streams.ts';
 import { CompletionResult, Lease } from '../api/worker.ts';
@@ -51,6 +53,8 @@ export const BucketPage = page(Bucket);
 export const ThrottlePage = page(Throttle);
 export const CircuitPage = page(Circuit);
 export const IncidentPage = page(Incident);
+export const SchedulePage = page(Schedule);
+export const BackfillPage = page(Backfill);
 
 /** GET /runs/{id}/dag: jobs in topological order, edges by job key, and the critical path. */
 export const RunDag = z.object({

@@ -15,14 +15,22 @@ import {
   recordQueueDepth,
 } from '../observability/metrics.ts';
 import type { Clock } from '../ports/clock-and-ids.ts';
+import type { BackfillsService } from './backfills.ts';
 import type { FanoutService } from './fanout.ts';
 import type { FlowControlService } from './flow-control.ts';
 import type { PublisherService } from './publisher.ts';
 import type { RunsService } from './runs.ts';
+import type { SchedulesService } from './schedules.ts';
 import type { StreamsService } from './streams.ts';
 
 export interface TickReport {
   at: string;
+  /** Schedules fired (or advanced past skipped fires), runs they created, fire times skipped. */
+  schedulesFired: number;
+  scheduledRuns: number;
+  scheduleFiresSkipped: number;
+  /** Backfill chunks released by the tick's top-up (completions release most of them). */
+  backfillChunksReleased: number;
   leasesExpired: number;
   /** Throttled jobs whose hold ended (a throttle expired) queued again. */
   throttledReleased: number;
@@ -56,6 +64,8 @@ export class MaintenanceService {
       clock: Clock;
       runs: RunsService;
       flowControl: FlowControlService;
+      schedules: SchedulesService;
+      backfills: BackfillsService;
       /** null when publishing is off (EVENT_BUS_NAME unset) */
       publisher?: PublisherService | null;
       streams: StreamsService;
@@ -65,6 +75,7 @@ export class MaintenanceService {
 
   async tick(): Promise<TickReport> {
     const now = this.deps.clock.now();
+    const fired = await this.deps.schedules.fireDue(now);
     const leasesExpired = await this.reapExpiredLeases();
     let throttledReleased = 0;
     for (let batch = 0; batch < 20; batch++) {
@@ -72,6 +83,7 @@ export class MaintenanceService {
       throttledReleased += released;
       if (released < 1000) break;
     }
+    const backfillChunksReleased = await this.deps.backfills.releaseDue();
     const runsReplanned = await this.replanStaleRuns();
     let idempotencyKeysPruned = 0;
     for (let batch = 0; batch < 20; batch++) {
@@ -87,6 +99,10 @@ export class MaintenanceService {
     const gaugesSampled = await this.sampleGauges();
     return {
       at: now.toISOString(),
+      schedulesFired: fired.schedules,
+      scheduledRuns: fired.runsCreated,
+      scheduleFiresSkipped: fired.firesSkipped,
+      backfillChunksReleased,
       leasesExpired,
       throttledReleased,
       runsReplanned,

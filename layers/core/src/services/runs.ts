@@ -84,9 +84,10 @@ export class RunsService {
     input: CreateRunInput,
     kind: NewRunRow['kind'],
     replayOf: string | null = null,
+    origin: Pick<NewRunRow, 'scheduleId' | 'window'> = {},
   ): Promise<{ run: Run; jobIds: string[] }> {
     validateSubmission(input);
-    const inserted = await this.record(db, call, input, kind);
+    const inserted = await this.record(db, call, input, kind, origin);
     const jobIds = await this.planLocked(db, call.tenantId, inserted, call.actor, replayOf);
     return { run: presentRun((await getRun(db, call.tenantId, inserted.id))!), jobIds };
   }
@@ -187,6 +188,7 @@ export class RunsService {
     call: CallContext,
     input: CreateRunInput,
     kind: NewRunRow['kind'],
+    origin: Pick<NewRunRow, 'scheduleId' | 'window'> = {},
   ): Promise<RunRow> {
     const dag = { jobs: input.jobs };
     const sourceIds = [input.sourceId, ...input.jobs.map((job) => job.sourceId)].filter(
@@ -220,6 +222,7 @@ export class RunsService {
       correlationId: call.correlationId,
       createdBy: call.actor.subject,
       now: this.deps.clock.now(),
+      ...origin,
     });
   }
 
