@@ -365,6 +365,45 @@ describe('the API honours its OpenAPI document', () => {
     expect(real.json.replayed).toEqual([{ deadLetterId: c.deadLetterId, jobId: expect.any(String) }]);
   });
 
+  it('queues: redrive a dead-letter queue (in process: receive/send/delete), platform operators only', async () => {
+    const operator = await e.runtime.token({ tenants: '*' });
+    const reason = { 'X-Stella-Operator-Reason': 'contract: planner fixed' };
+    const dry = await call('POST', '/api/v1/queues/plan:redrive', {
+      token: operator,
+      headers: reason,
+      body: { dryRun: true },
+    });
+    expectStatus(dry, 200);
+    expect(dry.json).toEqual({ queue: 'plan', dryRun: true, method: 'none', moved: 0, available: 0 });
+    const real = await call('POST', '/api/v1/queues/fanout:redrive', {
+      token: operator,
+      headers: reason,
+      body: { maxMessages: 10 },
+    });
+    expectStatus(real, 200);
+    expect(real.json).toMatchObject({
+      queue: 'fanout',
+      dryRun: false,
+      method: 'receive-send-delete',
+      moved: 0,
+    });
+    expectStatus(
+      await call('POST', '/api/v1/queues/plan:redrive', { token: operator, body: {} }),
+      400,
+      'VALIDATION_FAILED',
+    );
+    expectStatus(
+      await call('POST', '/api/v1/queues/plan:redrive', { headers: reason, body: {} }),
+      403,
+      'FORBIDDEN',
+    );
+    expectStatus(
+      await call('POST', '/api/v1/queues/events:redrive', { token: operator, headers: reason, body: {} }),
+      404,
+      'NOT_FOUND',
+    );
+  });
+
   it('pack runs: create in a project, read, logs', async () => {
     const created = await call('POST', '/api/v1/pack-runs', {
       body: { pack: 'sbom-scan@1.4', projectId: 'contract-project', params: { image: 'app:1' } },
