@@ -502,81 +502,6 @@ describe('the API honours its OpenAPI document', () => {
     expectStatus(await call('GET', `/api/v1/backfills/${randomUUID()}`), 404);
   });
 
-  it('flow control: quotas, buckets, throttles, circuits, incidents, source pause, explain', async () => {
-    const reason = { 'X-Stella-Operator-Reason': 'contract test', 'X-Stella-Operator-Ticket': 'OPS-2' };
-    const quotaBody = {
-      jobType: 'contract.quota',
-      maxActive: 2,
-      maxQueued: 100,
-      burst: 5,
-      refillPerHour: 60,
-    };
-    expectStatus(await call('POST', '/api/v1/quotas', { body: quotaBody }), 400, 'VALIDATION_FAILED');
-    const quota = await call('POST', '/api/v1/quotas', { body: quotaBody, headers: reason });
-    expectStatus(quota, 201);
-    expect(quota.headers.get('location')).toBe(`/api/v1/quotas/${quota.json.id}`);
-    expectStatus(await call('POST', '/api/v1/quotas', { body: quotaBody, headers: reason }), 409);
-    const quotaId = quota.json.id as string;
-    expectStatus(await call('GET', '/api/v1/quotas?job_type=contract.quota'), 200);
-    expectStatus(await call('GET', `/api/v1/quotas/${quotaId}`), 200);
-    expectStatus(await call('GET', `/api/v1/quotas/${randomUUID()}`), 404);
-    const patched = await call('PATCH', `/api/v1/quotas/${quotaId}`, {
-      body: { weight: 3 },
-      headers: reason,
-    });
-    expectStatus(patched, 200);
-    expect(patched.json).toMatchObject({ weight: 3 });
-    expectStatus(await call('POST', `/api/v1/quotas/${quotaId}:pause`, { headers: reason }), 200);
-    expectStatus(await call('POST', `/api/v1/quotas/${quotaId}:pause`, { headers: reason }), 409);
-    expectStatus(await call('POST', `/api/v1/quotas/${quotaId}:resume`, { headers: reason }), 200);
-    expectStatus(await call('GET', '/api/v1/quotas/summary'), 200);
-
-    const bucket = await call('POST', '/api/v1/buckets', {
-      body: { sourceHost: 'contract.example', burst: 10, refillPerHour: 600 },
-      headers: reason,
-    });
-    expectStatus(bucket, 201);
-    const bucketId = bucket.json.id as string;
-    expectStatus(await call('GET', '/api/v1/buckets?source_host=contract.example'), 200);
-    expectStatus(await call('GET', `/api/v1/buckets/${bucketId}`), 200);
-    expectStatus(
-      await call('PATCH', `/api/v1/buckets/${bucketId}`, { body: { burst: 20 }, headers: reason }),
-      200,
-    );
-    expectStatus(await call('DELETE', `/api/v1/buckets/${bucketId}`, { headers: reason }), 200);
-    expectStatus(await call('GET', `/api/v1/buckets/${bucketId}`), 404);
-
-    const throttle = await call('POST', '/api/v1/throttles', {
-      body: { target: { kind: 'job_type', id: 'contract.quota' }, kind: 'blackout' },
-      headers: reason,
-    });
-    expectStatus(throttle, 201);
-    expectStatus(await call('GET', '/api/v1/throttles?active=true'), 200);
-    // a job of the blacked-out type is queued but not leasable: explain names the blackout
-    const job = await call('POST', '/api/v1/jobs', { body: { type: 'contract.quota' } });
-    expectStatus(job, 201);
-    await poll(
-      async () => (await e.call('GET', `/api/v1/jobs/${job.json.id}`)).json.status as string,
-      (status) => status === 'queued' || status === 'throttled',
-    );
-    const explained = await call('GET', `/api/v1/jobs/${job.json.id}/explain`);
-    expectStatus(explained, 200);
-    expect(JSON.stringify(explained.json)).toMatch(/blackout/);
-    expectStatus(await call('POST', `/api/v1/throttles/${throttle.json.id}:lift`, { headers: reason }), 200);
-    expectStatus(await call('POST', `/api/v1/throttles/${throttle.json.id}:lift`, { headers: reason }), 409);
-    expectStatus(await call('DELETE', `/api/v1/quotas/${quotaId}`, { headers: reason }), 200);
-
-    const source = await call('POST', '/api/v1/sources', {
-      body: { name: 'contract-paused', type: 'contract_pause', upstreamHost: 'pause.example' },
-    });
-    expectStatus(source, 201);
-    expectStatus(await call('POST', `/api/v1/sources/${source.json.id}:pause`, { headers: reason }), 200);
-    expectStatus(await call('POST', `/api/v1/sources/${source.json.id}:pause`, { headers: reason }), 409);
-    expectStatus(await call('POST', `/api/v1/sources/${source.json.id}:resume`, { headers: reason }), 200);
-    expectStatus(await call('GET', '/api/v1/circuits'), 200);
-    expectStatus(await call('GET', '/api/v1/incidents'), 200);
-  });
-
   it('streams: follow events as Server-Sent Events, read one by position', async () => {
     const idOf = (text: string) => /^id: (\S+)$/m.exec(text)?.[1];
     const followed = await stream('/api/v1/streams/events?since=0.0', (text) => idOf(text) !== undefined);
@@ -656,6 +581,63 @@ describe('the API honours its OpenAPI document', () => {
       400,
       'VALIDATION_FAILED',
     );
+  });
+
+  it('flow control: quotas, buckets, throttles, source pause, circuits, incidents, explain, 429', async () => {
+    const reason = { 'X-Stella-Operator-Reason': 'contract test' };
+    const quota = await call('POST', '/api/v1/quotas', {
+      headers: reason,
+      body: { jobType: 'contract.fc', maxQueued: 1, burst: 5, refillPerHour: 60 },
+    });
+    expectStatus(quota, 201);
+    const id = quota.json.id;
+    expectStatus(await call('GET', '/api/v1/quotas?job_type=contract.fc'), 200);
+    expectStatus(await call('GET', `/api/v1/quotas/${id}`), 200);
+    expectStatus(await call('PATCH', `/api/v1/quotas/${id}`, { headers: reason, body: { weight: 2 } }), 200);
+    expectStatus(await call('POST', `/api/v1/quotas/${id}:pause`), 200);
+    expectStatus(await call('POST', `/api/v1/quotas/${id}:resume`), 200);
+    const job = await call('POST', '/api/v1/jobs', { body: { type: 'contract.fc' } });
+    expectStatus(job, 201);
+    const limited = await call('POST', '/api/v1/jobs', { body: { type: 'contract.fc' } });
+    expectStatus(limited, 429, 'RATE_LIMITED');
+    expect(limited.headers.get('x-ratelimit-limit')).toBe('1');
+    expectStatus(await call('GET', '/api/v1/quotas/summary'), 200);
+    expectStatus(await call('GET', `/api/v1/jobs/${job.json.id}/explain`), 200);
+    expectStatus(await call('DELETE', `/api/v1/quotas/${id}`, { headers: reason }), 200);
+    expectStatus(await call('GET', `/api/v1/quotas/${id}`), 404);
+
+    const bucket = await call('POST', '/api/v1/buckets', {
+      headers: reason,
+      body: { sourceHost: 'contract.example', burst: 5, refillPerHour: 60 },
+    });
+    expectStatus(bucket, 201);
+    expectStatus(await call('GET', '/api/v1/buckets'), 200);
+    expectStatus(await call('GET', `/api/v1/buckets/${bucket.json.id}`), 200);
+    expectStatus(
+      await call('PATCH', `/api/v1/buckets/${bucket.json.id}`, {
+        headers: reason,
+        body: { refillPerHour: 120 },
+      }),
+      200,
+    );
+    expectStatus(await call('DELETE', `/api/v1/buckets/${bucket.json.id}`, { headers: reason }), 200);
+
+    const throttle = await call('POST', '/api/v1/throttles', {
+      headers: reason,
+      body: { target: { kind: 'tenant' }, kind: 'concurrency', maxConcurrency: 3 },
+    });
+    expectStatus(throttle, 201);
+    expectStatus(await call('GET', '/api/v1/throttles?active=true'), 200);
+    expectStatus(await call('POST', `/api/v1/throttles/${throttle.json.id}:lift`), 200);
+
+    const source = await call('POST', '/api/v1/sources', {
+      body: { name: 'contract-fc', type: 'feed', upstreamHost: 'contract.example' },
+    });
+    expectStatus(await call('POST', `/api/v1/sources/${source.json.id}:pause`, { headers: reason }), 200);
+    expectStatus(await call('POST', `/api/v1/sources/${source.json.id}:pause`), 409, 'ILLEGAL_TRANSITION');
+    expectStatus(await call('POST', `/api/v1/sources/${source.json.id}:resume`), 200);
+    expectStatus(await call('GET', '/api/v1/circuits?state=closed'), 200);
+    expectStatus(await call('GET', '/api/v1/incidents?status=open'), 200);
   });
 
   it('errors: authentication, tenant, scope, media type, JSON, size', async () => {
