@@ -40,9 +40,31 @@ export interface BenchInstance {
   startWorker(batchSize: number): Promise<BenchWorker>;
   /** Jobs the system still holds as not finished (queued, leased or running); 0 after a full drain. */
   remaining(): Promise<number>;
+  /**
+   * Enqueues `count` ready no-op jobs in one round trip through the system's own enqueue API and resolves
+   * with their ids once they are committed (W2, W3, W4: jobs arriving while workers run).
+   */
+  enqueue(count: number): Promise<string[]>;
+  /**
+   * Starts a long-running worker on its own connection(s), in the system's usual steady-state mode (see
+   * each system's module for how it waits when idle). It calls `onLeased` with the ids of every claim as
+   * soon as the claim returns, then completes them; `stop()` ends it after its current round.
+   */
+  startListener(batchSize: number, onLeased: (ids: readonly string[]) => void): Promise<BenchListener>;
   /** Releases every connection the instance itself opened. */
   close(): Promise<void>;
 }
+
+export interface BenchListener {
+  /** Stops claiming, finishes what it holds, closes its connections; resolves with the jobs completed. */
+  stop(): Promise<{ processed: number }>;
+}
+
+/**
+ * How long a polling worker sleeps after an empty claim before claiming again, for the systems whose
+ * workers poll (JobEngine's Worker SDK, pg-boss's fetch loop). graphile-worker is woken by LISTEN/NOTIFY.
+ */
+export const IDLE_POLL_MS = 10;
 
 export interface BenchWorker {
   /**
@@ -130,6 +152,23 @@ interface ScratchDatabase {
   drop(): Promise<void>;
 }
 
+/** Runs `use` against a fresh database created for it and dropped afterwards (also on failure). */
+export async function withScratchDatabase<T>(
+  adminUrl: string,
+  label: string,
+  use: (databaseUrl: string) => Promise<T>,
+): Promise<T> {
+  const database = await createScratchDatabase(adminUrl, label);
+  try {
+    return await use(database.url);
+  } finally {
+    await database.drop();
+  }
+}
+
+/** VACUUM (ANALYZE) and CHECKPOINT: the common starting point after a preload. */
+export const settleDatabase = (databaseUrl: string) => settle(databaseUrl);
+
 async function createScratchDatabase(adminUrl: string, systemName: string): Promise<ScratchDatabase> {
   const name = `bench_${systemName.replace(/[^a-z0-9]/gi, '_').toLowerCase()}_${randomBytes(4).toString('hex')}`;
   await withAdmin(adminUrl, (admin) => admin.query(`CREATE DATABASE ${name}`));
@@ -184,16 +223,4 @@ async function withTimeout<T>(work: Promise<T>, ms: number, message: string): Pr
   }
 }
 
-export interface Spread {
-  median: number;
-  min: number;
-  max: number;
-}
-
-export function spreadOf(values: readonly number[]): Spread {
-  if (values.length === 0) throw new Error('no values to summarize');
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  const median = sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-  return { median, min: sorted[0]!, max: sorted[sorted.length - 1]! };
-}
+export { type Spread, spreadOf } from './stats.ts';
