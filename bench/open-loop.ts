@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BenchInstance, BenchListener } from './harness.ts';
+import { percentile } from './stats.ts';
 
 export interface OpenLoopOptions {
   /** Jobs enqueued per second, on a fixed schedule whatever the workers do (open loop). */
@@ -19,15 +20,21 @@ export interface OpenLoopSample {
 export interface OpenLoopResult {
   samples: OpenLoopSample[];
   enqueued: number;
+  /** Jobs due within the load window that the enqueue side had not issued when it ended. */
+  notEnqueued: number;
   /** Jobs enqueued but not claimed within the grace period after the load stopped. */
   unclaimed: number;
   /** Jobs completed per second of load (claimed during the grace period included). */
   completedPerSecond: number;
+  /** p99 of (enqueue statement committed − due time of its first job), ms: the load generator's own lag. */
+  enqueueLagP99: number;
 }
 
 /** Enqueue ticks: every 10 ms, the jobs that fell due since the last tick go out in one statement. */
 const TICK_MS = 10;
 const GRACE_MS = 20_000;
+/** Each system's enqueue side holds this many connections (see its `open`). */
+export const MAX_ENQUEUES_IN_FLIGHT = 4;
 
 /**
  * Open-loop load: jobs are enqueued at `rate` per second on a fixed schedule while `workers` listeners
@@ -41,6 +48,7 @@ export async function runOpenLoop(
   const leasedAt = new Map<string, number>();
   const scheduled = new Map<string, number>();
   const listeners: BenchListener[] = [];
+  const enqueueLag: number[] = [];
   let started = 0;
   const onLeased = (ids: readonly string[]) => {
     const now = performance.now() - started;
@@ -49,25 +57,33 @@ export async function runOpenLoop(
   for (let i = 0; i < options.workers; i++)
     listeners.push(await instance.startListener(options.batch, onLeased));
   let processed = 0;
+  let notEnqueued = 0;
   try {
     started = performance.now();
-    const pending: Promise<void>[] = [];
+    const pending = new Set<Promise<void>>();
     let issued = 0;
     const total = Math.round(options.rate * options.seconds);
-    while (issued < total) {
+    // The schedule ends with the load window: jobs the enqueue side could not issue by then are not sent
+    // (reported as notEnqueued), so a system whose enqueue cannot keep up does not stretch the run.
+    const end = started + options.seconds * 1000 + TICK_MS;
+    while (issued < total && performance.now() < end) {
       const elapsed = performance.now() - started;
       const due = Math.min(total, Math.floor((options.rate * elapsed) / 1000)) - issued;
-      if (due > 0) {
-        const at = (issued / options.rate) * 1000;
+      // Jobs that fall due while every enqueue connection is busy go out together in the next statement;
+      // their latency still counts from their own due time.
+      if (due > 0 && pending.size < MAX_ENQUEUES_IN_FLIGHT) {
+        const first = issued;
         issued += due;
-        pending.push(
-          instance.enqueue(due).then((ids) => {
-            for (const id of ids) scheduled.set(id, at);
-          }),
-        );
+        const enqueue: Promise<void> = instance.enqueue(due).then((ids) => {
+          for (const [index, id] of ids.entries()) scheduled.set(id, ((first + index) / options.rate) * 1000);
+          enqueueLag.push(performance.now() - started - (first / options.rate) * 1000);
+          pending.delete(enqueue);
+        });
+        pending.add(enqueue);
       }
       await sleep(TICK_MS);
     }
+    notEnqueued = total - issued;
     await Promise.all(pending);
     const deadline = performance.now() + GRACE_MS;
     while (performance.now() < deadline && [...scheduled.keys()].some((id) => !leasedAt.has(id)))
@@ -83,5 +99,12 @@ export async function runOpenLoop(
     else samples.push({ at, latency: leased - at });
   }
   const lastClaim = Math.max(options.seconds * 1000, ...samples.map((sample) => sample.at + sample.latency));
-  return { samples, enqueued: scheduled.size, unclaimed, completedPerSecond: (processed * 1000) / lastClaim };
+  return {
+    samples,
+    enqueued: scheduled.size,
+    notEnqueued,
+    unclaimed,
+    completedPerSecond: (processed * 1000) / lastClaim,
+    enqueueLagP99: enqueueLag.length ? percentile(enqueueLag, 0.99) : 0,
+  };
 }

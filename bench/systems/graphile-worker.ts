@@ -40,7 +40,8 @@ export const benchSystem: BenchSystem = {
   batching: (batchSize) => (batchSize === 1 ? 'off (defaults)' : 'localQueue + completeJobBatchDelay'),
   async open(databaseUrl) {
     await runMigrations({ connectionString: databaseUrl, logger });
-    const pool = openPool(databaseUrl, 1, 'bench-gw-admin');
+    // Four connections: the open-loop workloads keep up to four enqueue statements in flight.
+    const pool = openPool(databaseUrl, 4, 'bench-gw-admin');
     const utils = await makeWorkerUtils({ pgPool: pool, logger });
     const instance: BenchInstance = {
       async preload(count) {

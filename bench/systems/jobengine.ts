@@ -76,7 +76,8 @@ export async function insertJobs(
 }
 
 function instance(databaseUrl: string): BenchInstance {
-  const admin = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+  // Four connections: the open-loop workloads keep up to four enqueue statements in flight.
+  const admin = new pg.Pool({ connectionString: databaseUrl, max: 4 });
   return {
     async preload(count) {
       for (let offset = 0; offset < count; offset += 10_000) {

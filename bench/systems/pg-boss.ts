@@ -28,7 +28,8 @@ export const benchSystem: BenchSystem = {
   version: packageVersion('pg-boss'),
   batching: (batchSize) => (batchSize === 1 ? 'fetch 1 + complete 1' : `fetch + complete(${batchSize})`),
   async open(databaseUrl) {
-    const boss = new PgBoss({ connectionString: databaseUrl, max: 1, ...backgroundOff });
+    // Four connections: the open-loop workloads keep up to four enqueue statements in flight.
+    const boss = new PgBoss({ connectionString: databaseUrl, max: 4, ...backgroundOff });
     boss.on('error', (error) => console.error('pg-boss error:', error));
     await boss.start();
     await boss.createQueue(QUEUE);

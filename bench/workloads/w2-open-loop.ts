@@ -1,7 +1,7 @@
 import { runBurnDown, withScratchDatabase } from '../harness.ts';
 import { runOpenLoop } from '../open-loop.ts';
 import { ms, rate, ratio, type Section } from '../report.ts';
-import { type LatencySummary, medianSummary, summarizeLatencies } from '../stats.ts';
+import { type LatencySummary, median, medianSummary, summarizeLatencies } from '../stats.ts';
 import type { SuiteContext } from '../suite.ts';
 import { latestCapacity } from './capacity.ts';
 
@@ -14,13 +14,17 @@ export async function w2OpenLoop(context: SuiteContext): Promise<Section> {
   const { profile, systems } = context;
   const { workers, batch, loads, seconds, warmupSeconds } = profile.w2;
   const capacities = await capacityOf(context);
-  const results = new Map<string, { summary: LatencySummary; rate: number; completed: number } | string>();
+  const results = new Map<
+    string,
+    { summary: LatencySummary; rate: number; completed: number; shortfall: number } | string
+  >();
   for (const load of loads) {
     for (const system of systems) {
       const capacity = capacities.get(system.name)!;
       const jobsPerSecond = Math.max(1, Math.round(capacity.jobsPerSecond * load));
       const perRep: LatencySummary[] = [];
       const completed: number[] = [];
+      let shortfall = 0;
       try {
         for (let rep = 1; rep <= profile.reps; rep++) {
           const result = await withScratchDatabase(context.adminUrl, system.name, async (databaseUrl) => {
@@ -35,6 +39,7 @@ export async function w2OpenLoop(context: SuiteContext): Promise<Section> {
           const summary = summarizeLatencies(measured.map((sample) => sample.latency));
           perRep.push(summary);
           completed.push(result.completedPerSecond);
+          shortfall += result.unclaimed + result.notEnqueued;
           context.record({
             kind: 'run',
             workload: 'w2',
@@ -43,20 +48,25 @@ export async function w2OpenLoop(context: SuiteContext): Promise<Section> {
             rate: jobsPerSecond,
             rep,
             enqueued: result.enqueued,
+            notEnqueued: result.notEnqueued,
             unclaimed: result.unclaimed,
             completedPerSecond: result.completedPerSecond,
+            enqueueLagP99Ms: result.enqueueLagP99,
             latencyMs: summary,
           });
           context.log(
             `w2 ${system.name} ${load * 100}% (${rate(jobsPerSecond)}/s) rep ${rep}: p50 ${ms(summary.p50)} p99 ${ms(summary.p99)} ms` +
-              (result.unclaimed ? `, ${result.unclaimed} unclaimed` : ''),
+              `, enqueue lag p99 ${ms(result.enqueueLagP99)} ms` +
+              (result.unclaimed ? `, ${result.unclaimed} unclaimed` : '') +
+              (result.notEnqueued ? `, ${result.notEnqueued} not enqueued` : ''),
           );
         }
         const summary = medianSummary(perRep);
         results.set(`${system.name}/${load}`, {
           summary,
           rate: jobsPerSecond,
-          completed: completed.sort((a, b) => a - b)[Math.floor(completed.length / 2)]!,
+          completed: median(completed),
+          shortfall,
         });
         context.record({
           kind: 'summary',
@@ -76,8 +86,8 @@ export async function w2OpenLoop(context: SuiteContext): Promise<Section> {
   }
 
   const table = [
-    '| load | system | rate jobs/s | p50 ms | p95 ms | p99 ms | max ms | p50 vs jobengine | p99 vs jobengine |',
-    '|--:|---|--:|--:|--:|--:|--:|--:|--:|',
+    '| load | system | offered jobs/s | completed jobs/s | p50 ms | p95 ms | p99 ms | max ms | jobengine p50 / system | jobengine p99 / system |',
+    '|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|',
   ];
   for (const load of loads) {
     const ours = results.get(`jobengine/${load}`);
@@ -85,14 +95,14 @@ export async function w2OpenLoop(context: SuiteContext): Promise<Section> {
       const cell = results.get(`${system.name}/${load}`);
       if (cell === undefined) continue;
       if (typeof cell === 'string') {
-        table.push(`| ${load * 100}% | ${system.name} | | ${cell} | | | | | |`);
+        table.push(`| ${load * 100}% | ${system.name} | | | ${cell} | | | | | |`);
         continue;
       }
       const s = cell.summary;
       const vs = (field: 'p50' | 'p99') =>
         typeof ours === 'object' && system.name !== 'jobengine' ? ratio(ours.summary[field], s[field]) : '';
       table.push(
-        `| ${load * 100}% | ${system.name} | ${rate(cell.rate)} | ${ms(s.p50)} | ${ms(s.p95)} | ${ms(s.p99)} | ${ms(s.max)} | ${vs('p50')} | ${vs('p99')} |`,
+        `| ${load * 100}% | ${system.name} | ${rate(cell.rate)} | ${rate(cell.completed)}${cell.shortfall ? ` (${rate(cell.shortfall)} short)` : ''} | ${ms(s.p50)} | ${ms(s.p95)} | ${ms(s.p99)} | ${ms(s.max)} | ${vs('p50')} | ${vs('p99')} |`,
       );
     }
   }
@@ -106,7 +116,7 @@ export async function w2OpenLoop(context: SuiteContext): Promise<Section> {
     ],
     table,
     notes: [
-      'Each system runs at its own capacity fractions, so absolute rates differ; "vs jobengine" is jobengine latency ÷ the peer\'s at the same fraction (below 1 = jobengine faster). Latencies: medians of the per-repetition percentiles.',
+      'Each system runs at its own capacity fractions, so absolute rates differ; the ratio columns are jobengine latency ÷ the system\'s at the same fraction (below 1 = jobengine faster). Latencies: medians of the per-repetition percentiles, over the jobs that were claimed. "short": jobs (summed over repetitions) that were due but not enqueued by the end of the window or not claimed within 20 s after it - the system (or its enqueue path) did not keep up with the offered rate.',
     ],
   };
 }
