@@ -32,8 +32,8 @@ export interface Profile {
 const FULL: Profile = {
   name: 'full',
   reps: 3,
-  w1: { jobs: 10_000, jobsBatch1: 2_000, workers: [2, 8, 32], batches: [1, 10, 100] },
-  w2: { workers: 8, batch: 10, loads: [0.1, 0.5, 0.8], seconds: 15, warmupSeconds: 2 },
+  w1: { jobs: 5_000, jobsBatch1: 1_000, workers: [2, 8, 32], batches: [1, 10, 100] },
+  w2: { workers: 8, batch: 10, loads: [0.1, 0.5, 0.8], seconds: 10, warmupSeconds: 2 },
   w3: { samples: 1_000 },
   w4: { load: 0.5, seconds: 900, sampleSeconds: 15 },
   w5: { seconds: 10, workers: 4, keys: [1, 1_000] },
@@ -51,7 +51,7 @@ const FULL: Profile = {
 const QUICK: Profile = {
   name: 'quick',
   reps: 1,
-  w1: { jobs: 2_000, jobsBatch1: 500, workers: [2, 8], batches: [1, 10, 100] },
+  w1: { jobs: 1_000, jobsBatch1: 250, workers: [2, 8], batches: [1, 10, 100] },
   w2: { workers: 8, batch: 10, loads: [0.1, 0.5, 0.8], seconds: 4, warmupSeconds: 1 },
   w3: { samples: 200 },
   w4: { load: 0.5, seconds: 60, sampleSeconds: 5 },

@@ -67,7 +67,7 @@ export async function w6Crash(context: SuiteContext): Promise<Section> {
     settings: [
       `${jobs.toLocaleString('en-US')} jobs; ${survivors} surviving workers (in the bench process) and one victim process lease 10 at a time; the victim holds each batch ${holdMs} ms, with a ${leaseSeconds} s lease, and is killed with SIGKILL right after its 5th lease; the survivors start leasing at the kill`,
       `Reaper: MaintenanceService.reapExpiredLeases (the minute tick's task) every ${REAP_EVERY_MS} ms; in the runtime it runs once a minute, which adds up to 60 s`,
-      "Re-lease time: kill → a survivor's lease returning the held job; duplicate successes: jobs with more than one `succeeded` history row",
+      "Re-lease time: kill → a survivor's lease returning the held job (the lease's remaining time + a reaper pass + the retry backoff the job's policy gives attempt 2); duplicate successes: jobs with more than one `succeeded` history row",
     ],
     table,
     notes: [
