@@ -84,6 +84,12 @@ export interface BurnDownOptions {
   batchSize: number;
   /** A drain still running after this long fails the run. */
   timeoutMs: number;
+  /**
+   * CHECKPOINT after the preload (default true). The suite turns it off: on a shared server a checkpoint
+   * flushes every database's dirty buffers and costs seconds per run, and the previous run's
+   * DROP DATABASE has just forced one anyway.
+   */
+  checkpoint?: boolean;
 }
 
 export interface BurnDownResult {
@@ -99,7 +105,7 @@ export async function runBurnDown(system: BenchSystem, options: BurnDownOptions)
     const instance = await system.open(database.url);
     try {
       await instance.preload(options.jobs);
-      await settle(database.url);
+      await settle(database.url, options.checkpoint ?? true);
       return await drainWith(instance, options);
     } finally {
       await instance.close();
@@ -136,12 +142,12 @@ async function drainWith(instance: BenchInstance, options: BurnDownOptions): Pro
  * Leaves every system the same starting point: planner statistics for the preloaded queue (autovacuum may
  * not have run yet) and no dirty buffers from the preload that a checkpoint would flush mid-measurement.
  */
-async function settle(databaseUrl: string): Promise<void> {
+async function settle(databaseUrl: string, checkpoint = true): Promise<void> {
   const client = new pg.Client({ connectionString: databaseUrl, application_name: 'bench-settle' });
   await client.connect();
   try {
     await client.query('VACUUM (ANALYZE)');
-    await client.query('CHECKPOINT');
+    if (checkpoint) await client.query('CHECKPOINT');
   } finally {
     await client.end();
   }
