@@ -246,20 +246,28 @@ CREATE TRIGGER pack_run_logs_append_only BEFORE UPDATE OR DELETE ON pack_run_log
 -- Event rows for transitions made inside set-based statements (lease, complete, reap, cancel), so each of
 -- those statements writes its orch.event.v1 envelopes in the same transaction without a round trip per
 -- job. The envelope matches layers/core/src/domain/events.ts.
+-- Both functions are STABLE plain-SQL set-returning functions so the planner inlines them into the calling
+-- statement (a non-inlined SQL function is planned again on every execution: milliseconds per statement on
+-- the lease and completion hot paths). Inlining requires arguments free of volatile calls and sub-selects,
+-- so the caller generates the event id in a row source of its own and passes it in:
+--   FROM (SELECT x.*, jobengine_uuid_v7() AS event_id FROM changed x) x,
+--        LATERAL jobengine_job_event(x.event_id, ...) e
+-- (PostgreSQL does not flatten a sub-select whose output calls a volatile function, so each row gets its
+-- own id, used for both the event_id column and the envelope's eventId).
 CREATE FUNCTION jobengine_event_row(
-  p_tenant text, p_event_type text, p_subject_kind text, p_subject_id text, p_idempotency_key text,
-  p_project text, p_correlation text, p_actor jsonb, p_data jsonb
+  p_event_id uuid, p_tenant text, p_event_type text, p_subject_kind text, p_subject_id text,
+  p_idempotency_key text, p_project text, p_correlation text, p_actor jsonb, p_data jsonb
 ) RETURNS TABLE (
   tenant_id text, event_id uuid, event_type text, occurred_at timestamptz, project_id text,
   correlation_id text, subject_kind text, subject_id text, idempotency_key text, envelope jsonb
 )
-  LANGUAGE sql VOLATILE
+  LANGUAGE sql STABLE
   AS $$
-SELECT p_tenant, e.id, p_event_type, now(), p_project, p_correlation, p_subject_kind, p_subject_id,
+SELECT p_tenant, p_event_id, p_event_type, now(), p_project, p_correlation, p_subject_kind, p_subject_id,
        p_idempotency_key,
        jsonb_build_object(
          'schema', 'orch.event.v1',
-         'eventId', e.id,
+         'eventId', p_event_id,
          'eventType', p_event_type,
          'occurredAt', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
          'idempotencyKey', p_idempotency_key,
@@ -268,22 +276,21 @@ SELECT p_tenant, e.id, p_event_type, now(), p_project, p_correlation, p_subject_
          'projectId', p_project,
          'actor', p_actor,
          'subject', jsonb_build_object('kind', p_subject_kind, 'id', p_subject_id, 'data', p_data))
-  FROM (SELECT jobengine_uuid_v7() AS id) e
 $$;
 
 -- A job transition's event: type `job.<status>`, idempotency key `orch-job.<status>-<jobId>-<attempt>`.
 CREATE FUNCTION jobengine_job_event(
-  p_tenant text, p_status text, p_job_id uuid, p_job_type text, p_run_id uuid, p_attempt integer,
+  p_event_id uuid, p_tenant text, p_status text, p_job_id uuid, p_job_type text, p_run_id uuid, p_attempt integer,
   p_lease_id uuid, p_reason text, p_payload_digest text, p_project text, p_correlation text, p_actor jsonb,
   p_artifacts jsonb DEFAULT '[]'::jsonb
 ) RETURNS TABLE (
   tenant_id text, event_id uuid, event_type text, occurred_at timestamptz, project_id text,
   correlation_id text, subject_kind text, subject_id text, idempotency_key text, envelope jsonb
 )
-  LANGUAGE sql VOLATILE
+  LANGUAGE sql STABLE
   AS $$
 SELECT * FROM jobengine_event_row(
-  p_tenant, 'job.' || p_status, 'job', p_job_id::text,
+  p_event_id, p_tenant, 'job.' || p_status, 'job', p_job_id::text,
   format('orch-job.%s-%s-%s', p_status, p_job_id, p_attempt),
   p_project, p_correlation, p_actor,
   jsonb_build_object('id', p_job_id, 'type', p_job_type, 'runId', p_run_id, 'attempt', p_attempt,

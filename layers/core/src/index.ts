@@ -35,6 +35,14 @@ export {
   type Scope,
 } from './auth/tokens.ts';
 export { type Config, loadConfig } from './config.ts';
+export {
+  AUDIT_GENESIS_HASH,
+  type AuditEntry,
+  auditEntryHash,
+  type ChainedAuditEntry,
+  chainAuditEntries,
+  findBrokenAuditLink,
+} from './domain/audit.ts';
 export { canonicalJson, DIGEST_PATTERN, digestOf, sha256Digest } from './domain/canonical-json.ts';
 export { CursorCodec } from './domain/cursor.ts';
 export { AppError, ERROR_CODES, type ErrorCode, NotFoundError, ValidationError } from './domain/errors.ts';
@@ -79,6 +87,7 @@ export { openApiDocument } from './openapi/document.ts';
 export type { Clock, IdGenerator } from './ports/clock-and-ids.ts';
 export type { QueueMessage, QueuePort } from './ports/queue.ts';
 export { closeRuntime, getRuntime, type Runtime } from './runtime.ts';
+export { type AuditRecord, recordAudit } from './services/audit.ts';
 export type { CallContext, OperatorNote } from './services/context.ts';
 export type { FanoutMessage } from './services/fanout.ts';
 export type { PlanMessage } from './services/runs.ts';

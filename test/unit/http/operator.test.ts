@@ -151,6 +151,7 @@ describe('operator notes (X-Stella-Operator-Reason / -Ticket)', () => {
       tenantId: 'acme',
       projectId: 'proj-1',
       correlationId: 'corr-1',
+      requestId: 'req-1',
       actor: { subject: 'ops@example.com', scopes: ['orch:operate', 'orch:read'] },
       note: { reason: 'bad snapshot', ticket: 'INC-7' },
     });

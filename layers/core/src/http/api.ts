@@ -32,6 +32,7 @@ export function callContext(ctx: TenantContext): CallContext {
     tenantId: ctx.tenantId,
     projectId: ctx.projectId,
     correlationId: ctx.correlationId,
+    requestId: ctx.requestId,
     actor: { subject: ctx.principal.subject, scopes: [...ctx.principal.scopes].sort() },
   };
 }

@@ -14,6 +14,8 @@ export interface CallContext {
   tenantId: string;
   projectId: string | null;
   correlationId: string;
+  /** The API request that made the call (audit entries record it); absent for background work. */
+  requestId?: string;
   actor: Actor;
   /** Set on operator mutations; services that record notes treat its absence as no reason and no ticket. */
   note?: OperatorNote;

@@ -96,12 +96,12 @@ export async function cancelJobs(
               e.subject_id, e.idempotency_key,
               jsonb_set(e.envelope, '{subject,data,ticket}', coalesce(to_jsonb($6::text), 'null'::jsonb))
          FROM (
-           SELECT e.* FROM canceled c,
-             LATERAL jobengine_job_event($1, 'canceled', c.id, c.type, c.run_id, c.attempt, c.old_lease_id, c.reason,
+           SELECT e.* FROM (SELECT c.*, jobengine_uuid_v7() AS event_id FROM canceled c) c,
+             LATERAL jobengine_job_event(c.event_id, $1, 'canceled', c.id, c.type, c.run_id, c.attempt, c.old_lease_id, c.reason,
                                          c.payload_digest, c.project_id, c.correlation_id, $5::jsonb) e
            UNION ALL
-           SELECT e.* FROM runs_updated u,
-             LATERAL jobengine_event_row($1, 'run.' || u.status, 'run', u.id::text, format('orch-run.%s-%s', u.status, u.id),
+           SELECT e.* FROM (SELECT u.*, jobengine_uuid_v7() AS event_id FROM runs_updated u) u,
+             LATERAL jobengine_event_row(u.event_id, $1, 'run.' || u.status, 'run', u.id::text, format('orch-run.%s-%s', u.status, u.id),
                                          u.project_id, u.correlation_id, $5::jsonb,
                                          jsonb_build_object('id', u.id, 'status', u.status, 'reason', $4::text, 'jobs',
                                            jsonb_build_object('total', u.job_count, 'succeeded', u.jobs_succeeded,

@@ -20,8 +20,8 @@ export async function makeJobReady(
      events AS (
        INSERT INTO events (tenant_id, event_id, event_type, occurred_at, project_id, correlation_id, subject_kind,
                            subject_id, idempotency_key, envelope)
-       SELECT e.* FROM updated u,
-         LATERAL jobengine_event_row($1, 'job.retry_requested', 'job', u.id::text,
+       SELECT e.* FROM (SELECT u.*, jobengine_uuid_v7() AS event_id FROM updated u) u,
+         LATERAL jobengine_event_row(u.event_id, $1, 'job.retry_requested', 'job', u.id::text,
                                      format('orch-job.retry_requested-%s-%s', u.id, u.attempt), u.project_id,
                                      u.correlation_id, $3::jsonb,
                                      jsonb_build_object('id', u.id, 'type', u.type, 'runId', u.run_id,

@@ -26,8 +26,8 @@ export async function prioritizeJob(
      events AS (
        INSERT INTO events (tenant_id, event_id, event_type, occurred_at, project_id, correlation_id, subject_kind,
                            subject_id, idempotency_key, envelope)
-       SELECT e.* FROM updated u,
-         LATERAL jobengine_event_row($1, 'job.prioritized', 'job', u.id::text,
+       SELECT e.* FROM (SELECT u.*, jobengine_uuid_v7() AS event_id FROM updated u) u,
+         LATERAL jobengine_event_row(u.event_id, $1, 'job.prioritized', 'job', u.id::text,
                                      format('orch-job.prioritized-%s-%s-%s', u.id, u.attempt, u.priority),
                                      u.project_id, u.correlation_id, $4::jsonb,
                                      jsonb_build_object('id', u.id, 'type', u.type, 'runId', u.run_id,

@@ -70,12 +70,12 @@ export async function planRun(db: Queryable, p: PlanRunParams): Promise<number> 
      events AS (
        INSERT INTO events (tenant_id, event_id, event_type, occurred_at, project_id, correlation_id, subject_kind,
                            subject_id, idempotency_key, envelope)
-       SELECT e.* FROM new_jobs n,
-         LATERAL jobengine_job_event($1, n.status, n.id, n.type, n.run_id, 0, NULL, 'planned', n.payload_digest,
+       SELECT e.* FROM (SELECT n.*, jobengine_uuid_v7() AS event_id FROM new_jobs n) n,
+         LATERAL jobengine_job_event(n.event_id, $1, n.status, n.id, n.type, n.run_id, 0, NULL, 'planned', n.payload_digest,
                                      n.project_id, n.correlation_id, $7::jsonb) e
        UNION ALL
-       SELECT e.* FROM run,
-         LATERAL jobengine_event_row($1, 'run.running', 'run', run.id::text, format('orch-run.running-%s', run.id),
+       SELECT e.* FROM (SELECT run.*, jobengine_uuid_v7() AS event_id FROM run) run,
+         LATERAL jobengine_event_row(run.event_id, $1, 'run.running', 'run', run.id::text, format('orch-run.running-%s', run.id),
                                      run.project_id, run.correlation_id, $7::jsonb,
                                      jsonb_build_object('id', run.id, 'status', 'running', 'jobs',
                                        jsonb_build_object('total', $5::int), 'criticalPath', $6::jsonb)) e

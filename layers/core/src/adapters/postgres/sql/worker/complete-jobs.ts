@@ -41,17 +41,21 @@ WITH RECURSIVE input AS (
   SELECT DISTINCT ON (job_id) * FROM jsonb_to_recordset($2::jsonb) AS c(
     job_id uuid, lease_id uuid, outcome text, result jsonb, error_code text, error_class text,
     retryable boolean, message text, artifacts jsonb)
+   ORDER BY job_id
 ),
+-- One primary-key probe per completion, in job id order (the lock order); the fence is in the probe.
 target AS (
   SELECT j.id, j.run_id, j.status AS from_status, j.attempt, j.max_attempts, j.retry_policy, j.type,
          j.source_id, j.project_id, j.correlation_id, j.payload_digest, j.lease_id, j.first_failure_at,
          i.outcome, i.result, i.error_code, i.error_class, i.retryable, i.message, i.artifacts
-    FROM jobs j
-    JOIN input i ON i.job_id = j.id AND i.lease_id = j.lease_id
-   WHERE j.tenant_id = $1 AND j.status IN ('leased', 'running')
-     AND (j.lease_until > now() OR i.outcome = 'lease_expired')
-   ORDER BY j.id
-     FOR UPDATE OF j
+    FROM input i
+    CROSS JOIN LATERAL (
+      SELECT * FROM jobs j
+       WHERE j.tenant_id = $1 AND j.id = i.job_id AND j.lease_id = i.lease_id
+         AND j.status IN ('leased', 'running')
+         AND (j.lease_until > now() OR i.outcome = 'lease_expired')
+         FOR UPDATE
+    ) j
 ),
 decided AS (
   SELECT t.*,
@@ -221,24 +225,25 @@ new_dead_letters AS (
 event_rows AS (
   INSERT INTO events (tenant_id, event_id, event_type, occurred_at, project_id, correlation_id, subject_kind,
                       subject_id, idempotency_key, envelope)
-  SELECT e.* FROM transitioned x,
-    LATERAL jobengine_job_event($1, x.to_status, x.id, x.type, x.run_id, x.attempt, x.lease_id,
+  SELECT e.* FROM (SELECT x.*, jobengine_uuid_v7() AS event_id,
+                          (SELECT coalesce(jsonb_agg(a->'digest'), '[]'::jsonb)
+                             FROM jsonb_array_elements(coalesce(x.artifacts, '[]'::jsonb)) a) AS artifact_digests
+                     FROM transitioned x) x,
+    LATERAL jobengine_job_event(x.event_id, $1, x.to_status, x.id, x.type, x.run_id, x.attempt, x.lease_id,
                                 CASE WHEN x.is_failure THEN x.code END, x.payload_digest, x.project_id,
-                                x.correlation_id, $3::jsonb,
-                                (SELECT coalesce(jsonb_agg(a->'digest'), '[]'::jsonb)
-                                   FROM jsonb_array_elements(coalesce(x.artifacts, '[]'::jsonb)) a)) e
+                                x.correlation_id, $3::jsonb, x.artifact_digests) e
   UNION ALL
-  SELECT e.* FROM released r,
-    LATERAL jobengine_job_event($1, 'queued', r.id, r.type, r.run_id, r.attempt, NULL, 'dependencies_met',
+  SELECT e.* FROM (SELECT r.*, jobengine_uuid_v7() AS event_id FROM released r) r,
+    LATERAL jobengine_job_event(r.event_id, $1, 'queued', r.id, r.type, r.run_id, r.attempt, NULL, 'dependencies_met',
                                 r.payload_digest, r.project_id, r.correlation_id, $3::jsonb) e
    WHERE r.status = 'queued'
   UNION ALL
-  SELECT e.* FROM canceled c,
-    LATERAL jobengine_job_event($1, 'canceled', c.id, c.type, c.run_id, c.attempt, NULL, 'upstream_failed',
+  SELECT e.* FROM (SELECT c.*, jobengine_uuid_v7() AS event_id FROM canceled c) c,
+    LATERAL jobengine_job_event(c.event_id, $1, 'canceled', c.id, c.type, c.run_id, c.attempt, NULL, 'upstream_failed',
                                 c.payload_digest, c.project_id, c.correlation_id, $3::jsonb) e
   UNION ALL
-  SELECT e.* FROM runs_updated u,
-    LATERAL jobengine_event_row($1, 'run.' || u.status, 'run', u.id::text,
+  SELECT e.* FROM (SELECT u.*, jobengine_uuid_v7() AS event_id FROM runs_updated u) u,
+    LATERAL jobengine_event_row(u.event_id, $1, 'run.' || u.status, 'run', u.id::text,
                                 format('orch-run.%s-%s', u.status, u.id), u.project_id, u.correlation_id,
                                 $3::jsonb,
                                 jsonb_build_object('id', u.id, 'status', u.status, 'jobs', jsonb_build_object(
