@@ -134,6 +134,8 @@ try {
       });
     }
     context.log(`${name}: done in ${Math.round((performance.now() - started) / 1000)} s`);
+    // Rewritten after every workload, so an interrupted run still leaves a report of what it measured.
+    recorder.writeReport({ command, machine, profile, sections, embedded: server.embedded });
   }
   const report = recorder.writeReport({ command, machine, profile, sections, embedded: server.embedded });
   console.log(report.markdown);
