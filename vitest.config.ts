@@ -36,6 +36,16 @@ export default defineConfig({
       },
       {
         test: {
+          // The Console in Debian's Chromium (playwright-core); skipped with a notice without /usr/bin/chromium.
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
+          globalSetup: ['test/support/postgres-setup.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        test: {
           name: 'infra',
           include: ['test/infra/**/*.test.ts'],
           testTimeout: 180_000,

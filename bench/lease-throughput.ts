@@ -7,7 +7,11 @@ import { describeMachine } from './machine.ts';
  * W1 burn-down: lease + complete throughput of each system over a matrix of claim batch sizes.
  *
  *   npx tsx bench/lease-throughput.ts [--jobs 20000] [--workers 8] [--batches 1,10,100] [--reps 3]
- *     [--systems jobengine,graphile-worker,pg-boss] [--timeout 600]
+ *     [--systems jobengine,graphile-worker,pg-boss] [--timeout 600] [--quotas]
+ *
+ * `--quotas` runs JobEngine with flow control active: its bench tenant gets a quota on the bench job type
+ * (a token bucket and a weight) that never binds, so every lease reads the quota, locks a token shard and
+ * spends tokens (docs/adr/0010-flow-control.md). Compare with the same command without it.
  *
  * DATABASE_URL is the admin connection used to create and drop one scratch database per run. Prints a
  * markdown table on stdout (progress on stderr) and appends JSON lines to
@@ -21,6 +25,7 @@ const { values: args } = parseArgs({
     reps: { type: 'string', default: '3' },
     systems: { type: 'string', default: 'jobengine,graphile-worker,pg-boss' },
     timeout: { type: 'string', default: '600' },
+    quotas: { type: 'boolean', default: false },
   },
   strict: true,
 });
@@ -32,6 +37,8 @@ const batchSizes = args.batches.split(',').map((batch) => positiveInteger('batch
 const reps = positiveInteger('reps', args.reps);
 const timeoutMs = positiveInteger('timeout', args.timeout) * 1000;
 const systemNames = args.systems.split(',').map((name) => name.trim());
+// Read by bench/systems/jobengine.ts when it preloads.
+if (args.quotas) process.env.BENCH_JOBENGINE_QUOTAS = '1';
 
 const systems: BenchSystem[] = [];
 for (const name of systemNames) {
@@ -50,7 +57,7 @@ const machine = await describeMachine(adminUrl, ['pg', 'graphile-worker', 'pg-bo
 record({
   kind: 'machine',
   command: `npx tsx bench/lease-throughput.ts ${process.argv.slice(2).join(' ')}`.trim(),
-  options: { jobs, workers, batchSizes, reps, timeoutMs },
+  options: { jobs, workers, batchSizes, reps, timeoutMs, quotas: args.quotas },
   systems: Object.fromEntries(systems.map((system) => [system.name, system.version])),
   ...machine,
 });

@@ -28,7 +28,17 @@ export const FUNCTIONS = {
   },
   deadletter: { entry: 'functions/deadletter/handler.ts', description: 'dead letters API' },
   'pack-runs': { entry: 'functions/pack-runs/handler.ts', description: 'pack runs API' },
+  'flow-control': {
+    entry: 'functions/flow-control/handler.ts',
+    description: 'flow control API: quotas, buckets, throttles, circuits, incidents',
+  },
+  schedules: { entry: 'functions/schedules/handler.ts', description: 'schedules API' },
+  backfills: { entry: 'functions/backfills/handler.ts', description: 'backfills API' },
   openapi: { entry: 'functions/openapi/handler.ts', description: 'the OpenAPI document' },
+  audit: {
+    entry: 'functions/audit/handler.ts',
+    description: 'audit log, signed export bundles (S3 + KMS on AWS), artifacts',
+  },
   streams: {
     entry: 'functions/streams/handler.ts',
     description: 'event stream: Server-Sent Events, events by position',
@@ -58,6 +68,9 @@ export const ROUTES: readonly RouteDefinition[] = [
   { method: 'GET', path: '/api/v1/sources', fn: 'sources', authenticated: true },
   { method: 'GET', path: '/api/v1/sources/{id}', fn: 'sources', authenticated: true },
   { method: 'PATCH', path: '/api/v1/sources/{id}', fn: 'sources', authenticated: true },
+  // :pause, :resume
+  { method: 'POST', path: '/api/v1/sources/{id}', fn: 'sources', authenticated: true },
+  { method: 'GET', path: '/api/v1/sources/{id}/watermarks', fn: 'sources', authenticated: true },
   { method: 'POST', path: '/api/v1/runs', fn: 'runs', authenticated: true },
   { method: 'GET', path: '/api/v1/runs', fn: 'runs', authenticated: true },
   // also serves POST /api/v1/runs/{id}:cancel (custom method in the id segment)
@@ -70,6 +83,7 @@ export const ROUTES: readonly RouteDefinition[] = [
   { method: 'POST', path: '/api/v1/jobs/{id}', fn: 'jobs', authenticated: true },
   { method: 'GET', path: '/api/v1/jobs/{id}', fn: 'jobs', authenticated: true },
   { method: 'GET', path: '/api/v1/jobs/{id}/history', fn: 'jobs', authenticated: true },
+  { method: 'GET', path: '/api/v1/jobs/{id}/explain', fn: 'jobs', authenticated: true },
   { method: 'POST', path: '/api/v1/worker/leases', fn: 'worker', authenticated: true },
   // :heartbeat
   { method: 'POST', path: '/api/v1/worker/leases/{leaseId}', fn: 'worker', authenticated: true },
@@ -86,7 +100,45 @@ export const ROUTES: readonly RouteDefinition[] = [
   { method: 'POST', path: '/api/v1/pack-runs', fn: 'pack-runs', authenticated: true },
   { method: 'GET', path: '/api/v1/pack-runs/{id}', fn: 'pack-runs', authenticated: true },
   { method: 'GET', path: '/api/v1/pack-runs/{id}/logs', fn: 'pack-runs', authenticated: true },
+  { method: 'POST', path: '/api/v1/quotas', fn: 'flow-control', authenticated: true },
+  { method: 'GET', path: '/api/v1/quotas', fn: 'flow-control', authenticated: true },
+  { method: 'GET', path: '/api/v1/quotas/summary', fn: 'flow-control', authenticated: true },
+  { method: 'GET', path: '/api/v1/quotas/{id}', fn: 'flow-control', authenticated: true },
+  { method: 'PATCH', path: '/api/v1/quotas/{id}', fn: 'flow-control', authenticated: true },
+  { method: 'DELETE', path: '/api/v1/quotas/{id}', fn: 'flow-control', authenticated: true },
+  // :pause, :resume
+  { method: 'POST', path: '/api/v1/quotas/{id}', fn: 'flow-control', authenticated: true },
+  { method: 'POST', path: '/api/v1/buckets', fn: 'flow-control', authenticated: true },
+  { method: 'GET', path: '/api/v1/buckets', fn: 'flow-control', authenticated: true },
+  { method: 'GET', path: '/api/v1/buckets/{id}', fn: 'flow-control', authenticated: true },
+  { method: 'PATCH', path: '/api/v1/buckets/{id}', fn: 'flow-control', authenticated: true },
+  { method: 'DELETE', path: '/api/v1/buckets/{id}', fn: 'flow-control', authenticated: true },
+  { method: 'POST', path: '/api/v1/throttles', fn: 'flow-control', authenticated: true },
+  { method: 'GET', path: '/api/v1/throttles', fn: 'flow-control', authenticated: true },
+  // :lift
+  { method: 'POST', path: '/api/v1/throttles/{id}', fn: 'flow-control', authenticated: true },
+  { method: 'GET', path: '/api/v1/circuits', fn: 'flow-control', authenticated: true },
+  { method: 'GET', path: '/api/v1/incidents', fn: 'flow-control', authenticated: true },
+  { method: 'POST', path: '/api/v1/schedules', fn: 'schedules', authenticated: true },
+  { method: 'GET', path: '/api/v1/schedules', fn: 'schedules', authenticated: true },
+  { method: 'GET', path: '/api/v1/schedules/{id}', fn: 'schedules', authenticated: true },
+  { method: 'PATCH', path: '/api/v1/schedules/{id}', fn: 'schedules', authenticated: true },
+  { method: 'DELETE', path: '/api/v1/schedules/{id}', fn: 'schedules', authenticated: true },
+  // :pause, :resume
+  { method: 'POST', path: '/api/v1/schedules/{id}', fn: 'schedules', authenticated: true },
+  { method: 'GET', path: '/api/v1/schedules/{id}/next', fn: 'schedules', authenticated: true },
+  { method: 'POST', path: '/api/v1/backfills', fn: 'backfills', authenticated: true },
+  { method: 'GET', path: '/api/v1/backfills', fn: 'backfills', authenticated: true },
+  { method: 'GET', path: '/api/v1/backfills/{id}', fn: 'backfills', authenticated: true },
+  // :pause, :resume, :cancel
+  { method: 'POST', path: '/api/v1/backfills/{id}', fn: 'backfills', authenticated: true },
   // Server-Sent Events (a streaming response), and one event by position
   { method: 'GET', path: '/api/v1/streams/events', fn: 'streams', authenticated: true },
   { method: 'GET', path: '/api/v1/streams/events/{position}', fn: 'streams', authenticated: true },
+  { method: 'GET', path: '/api/v1/audit', fn: 'audit', authenticated: true },
+  { method: 'POST', path: '/api/v1/audit/exports', fn: 'audit', authenticated: true },
+  { method: 'GET', path: '/api/v1/audit/exports/{id}', fn: 'audit', authenticated: true },
+  { method: 'GET', path: '/api/v1/audit/exports/{id}/files/{name}', fn: 'audit', authenticated: true },
+  { method: 'GET', path: '/api/v1/runs/{id}/artifacts', fn: 'audit', authenticated: true },
+  { method: 'GET', path: '/api/v1/artifacts/{digest}', fn: 'audit', authenticated: true },
 ];

@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { issueToken, SCOPES } from '@jobengine/core';
@@ -52,4 +53,28 @@ export async function configureDevelopmentAuth(dataDir: string): Promise<string>
     tenants: '*',
     expiresIn: '30d',
   });
+}
+
+/**
+ * Unless a signing key is configured (AUDIT_SIGNING_KMS_KEY_ID, AUDIT_SIGNING_KEY, AUDIT_SIGNING_KEY_FILE),
+ * sign audit export manifests with an Ed25519 key created on first start in the data folder (its public
+ * key beside it, for `scripts/audit-verify.ts --public-key`), and keep export bundles there too.
+ */
+export async function configureDevelopmentAuditExports(dataDir: string): Promise<void> {
+  process.env.AUDIT_EXPORT_DIR ??= join(dataDir, 'audit-exports');
+  const env = process.env;
+  if (env.AUDIT_SIGNING_KMS_KEY_ID || env.AUDIT_SIGNING_KEY || env.AUDIT_SIGNING_KEY_FILE) return;
+  const file = join(dataDir, 'audit-signing-key.pem');
+  try {
+    await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519', {
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+    });
+    await writeFile(file, privateKey, { mode: 0o600 });
+    await writeFile(join(dataDir, 'audit-signing-key.pub.pem'), publicKey);
+  }
+  env.AUDIT_SIGNING_KEY_FILE = file;
 }

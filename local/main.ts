@@ -9,6 +9,7 @@ if (runtime.devToken) {
     [
       '',
       `  JobEngine is running at ${runtime.url}  (WebSocket ${runtime.wsUrl})`,
+      `  Console: ${runtime.url}/console/   CLI: npm run cli -- --help`,
       '  Development token (all scopes, every tenant; valid 30 days):',
       '',
       `  export JOBENGINE_URL=${runtime.url}`,

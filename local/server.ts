@@ -5,8 +5,9 @@ import { resolve } from 'node:path';
 import { closeRuntime, getRuntime, logger, migrateDatabase } from '@jobengine/core';
 import type { ScheduledEvent } from 'aws-lambda';
 import { lambdaContext, loadHandler } from './apigw-event.ts';
+import { CONSOLE_PATH, createConsoleAssets } from './console-assets.ts';
 import { openLocalDatabase } from './database.ts';
-import { configureDevelopmentAuth } from './dev-keys.ts';
+import { configureDevelopmentAuditExports, configureDevelopmentAuth } from './dev-keys.ts';
 import { createRestGateway } from './http-gateway.ts';
 import { consumeQueue } from './queue-consumer.ts';
 import { createWebSocketGateway } from './ws-gateway.ts';
@@ -55,15 +56,19 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
 
   process.env.DATABASE_URL = databaseUrl;
   const devToken = await configureDevelopmentAuth(options.dataDir);
+  await configureDevelopmentAuditExports(options.dataDir);
 
   const rest = createRestGateway();
   const ws = createWebSocketGateway();
+  const serveConsole = createConsoleAssets();
   const server: Server = createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://localhost');
     const managed = /^\/(?:@|%40)connections\/([^/]+)$/.exec(url.pathname);
     const work = managed
       ? ws.manage(request, response, decodeURIComponent(managed[1]!))
-      : rest(request, response, url);
+      : url.pathname === CONSOLE_PATH.slice(0, -1) || url.pathname.startsWith(CONSOLE_PATH)
+        ? serveConsole(request, response, url)
+        : rest(request, response, url);
     work.catch((error: Error) => {
       logger.error('unhandled local request failure', { error });
       if (!response.headersSent) response.writeHead(500).end();

@@ -1,6 +1,6 @@
 -- Flow control: quotas per (tenant, job type), token buckets per (tenant, upstream host), throttles and
--- incidents (DESIGN §2, §7). Token balances are stored with the instant they were computed at, so a
--- refill is arithmetic on read, never a timer.
+-- incidents (DESIGN §2, §7; docs/adr/0010-flow-control.md). Token balances are stored with the instant they
+-- were computed at, so a refill is arithmetic on read, never a timer.
 
 CREATE TABLE quotas (
   tenant_id        text        NOT NULL,
@@ -12,14 +12,27 @@ CREATE TABLE quotas (
   refill_per_hour  numeric     CHECK (refill_per_hour IS NULL OR refill_per_hour >= 0),
   weight           integer     NOT NULL DEFAULT 1 CHECK (weight BETWEEN 1 AND 1000),
   paused           boolean     NOT NULL DEFAULT false,
-  tokens           numeric     CHECK (tokens IS NULL OR tokens >= 0),
-  tokens_at        timestamptz,
   version          integer     NOT NULL DEFAULT 1,
   created_at       timestamptz NOT NULL,
   updated_at       timestamptz NOT NULL,
   PRIMARY KEY (tenant_id, id),
   UNIQUE (tenant_id, job_type),
   CHECK ((burst IS NULL) = (refill_per_hour IS NULL))
+);
+
+-- A quota's token bucket, split into shards that each hold burst/n and refill at rate/n (n = clamp(burst/20, 1, 16)):
+-- a lease locks one shard (the fullest it can get, SKIP LOCKED), so concurrent leases of one job type
+-- do not queue behind a single hot row, and the shards together never admit more than burst + rate·t.
+CREATE TABLE quota_token_shards (
+  tenant_id       text        NOT NULL,
+  quota_id        uuid        NOT NULL,
+  shard           smallint    NOT NULL CHECK (shard BETWEEN 0 AND 15),
+  burst           numeric     NOT NULL CHECK (burst > 0),
+  refill_per_hour numeric     NOT NULL CHECK (refill_per_hour >= 0),
+  tokens          numeric     NOT NULL CHECK (tokens >= 0),
+  tokens_at       timestamptz NOT NULL,
+  PRIMARY KEY (tenant_id, quota_id, shard),
+  FOREIGN KEY (tenant_id, quota_id) REFERENCES quotas (tenant_id, id) ON DELETE CASCADE
 );
 
 CREATE TABLE buckets (
@@ -85,3 +98,45 @@ CREATE TABLE incidents (
 -- One open incident per (kind, subject): raising it again is a no-op, not a duplicate.
 CREATE UNIQUE INDEX incidents_open_idx ON incidents (tenant_id, kind, subject_kind, subject_id)
   WHERE status = 'open';
+
+-- Circuit breaker per (tenant, source) (ADR 0010). State lives on the source row (2_sources-runs-jobs.sql:
+-- circuit_state, circuit_failures, circuit_opened_at); the thresholds are per source with platform defaults.
+-- Failures are counted in a fixed window that starts at the first failure after the last reset.
+ALTER TABLE sources
+  ADD COLUMN circuit_failure_threshold integer NOT NULL DEFAULT 5 CHECK (circuit_failure_threshold BETWEEN 1 AND 10000),
+  ADD COLUMN circuit_window_seconds    integer NOT NULL DEFAULT 60 CHECK (circuit_window_seconds BETWEEN 1 AND 86400),
+  ADD COLUMN circuit_cooldown_seconds  integer NOT NULL DEFAULT 30 CHECK (circuit_cooldown_seconds BETWEEN 1 AND 86400),
+  ADD COLUMN circuit_window_start      timestamptz,
+  -- The probe lease of a half-open circuit: its success closes the circuit, its failure opens it again.
+  ADD COLUMN circuit_probe_job_id      uuid,
+  ADD COLUMN circuit_changed_at        timestamptz;
+
+-- The pause of an operator (`POST /sources/{id}:pause`) and the quota's own pause are flags; every
+-- other restriction is a throttle row. A quota records who last changed it, for the summary.
+ALTER TABLE quotas ADD COLUMN pause_reason text;
+
+-- Incidents are listed newest first.
+CREATE INDEX incidents_list_idx ON incidents (tenant_id, id);
+-- Throttled jobs are released by source when a source resumes or its circuit closes.
+CREATE INDEX jobs_throttled_source_idx ON jobs (tenant_id, source_id) WHERE status = 'throttled';
+
+-- A flow-control transition of a job within one attempt (queued → throttled → queued): the event of
+-- jobengine_job_event, with the transition's instant (ms) appended to the idempotency key, since a job can be
+-- held and released more than once per attempt and each transition is its own event.
+CREATE FUNCTION jobengine_hold_event(
+  p_event_id uuid, p_tenant text, p_status text, p_job_id uuid, p_job_type text, p_run_id uuid, p_attempt integer,
+  p_reason text, p_payload_digest text, p_project text, p_correlation text, p_actor jsonb
+) RETURNS TABLE (
+  tenant_id text, event_id uuid, event_type text, occurred_at timestamptz, project_id text,
+  correlation_id text, subject_kind text, subject_id text, idempotency_key text, envelope jsonb
+)
+  LANGUAGE sql STABLE
+  AS $$
+SELECT * FROM jobengine_event_row(
+  p_event_id, p_tenant, 'job.' || p_status, 'job', p_job_id::text,
+  format('orch-job.%s-%s-%s-%s', p_status, p_job_id, p_attempt, (extract(epoch FROM now()) * 1000)::bigint),
+  p_project, p_correlation, p_actor,
+  jsonb_build_object('id', p_job_id, 'type', p_job_type, 'runId', p_run_id, 'attempt', p_attempt,
+                     'leaseId', NULL, 'status', p_status, 'reason', p_reason,
+                     'payloadDigest', p_payload_digest, 'artifacts', '[]'::jsonb))
+$$;

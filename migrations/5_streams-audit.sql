@@ -58,6 +58,30 @@ CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
 CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
   FOR EACH STATEMENT EXECUTE FUNCTION jobengine_refuse_mutation();
 
+-- Export bundles of the audit log and what it explains (docs/adr/0012-audit-and-provenance.md). The row
+-- is the export's status; the files live in the export store (a folder locally, S3 on AWS) under
+-- <tenant>/<id>/. `files` lists them with their digests once the export has succeeded.
+CREATE TABLE audit_exports (
+  tenant_id       text        NOT NULL,
+  id              uuid        NOT NULL,
+  status          text        NOT NULL CHECK (status IN ('running', 'succeeded', 'failed')),
+  window_from     timestamptz NOT NULL,
+  window_to       timestamptz NOT NULL,
+  run_id          uuid,
+  source_id       uuid,
+  requested_by    text        NOT NULL,
+  manifest_digest text        CHECK (manifest_digest IS NULL OR manifest_digest ~ '^sha256:[0-9a-f]{64}$'),
+  key_id          text,
+  files           jsonb       NOT NULL DEFAULT '[]'::jsonb CHECK (jsonb_typeof(files) = 'array'),
+  error           text,
+  created_at      timestamptz NOT NULL,
+  finished_at     timestamptz,
+  PRIMARY KEY (tenant_id, id),
+  CHECK (window_to > window_from),
+  CHECK ((status = 'succeeded') = (manifest_digest IS NOT NULL)),
+  CHECK ((status = 'running') = (finished_at IS NULL))
+);
+
 CREATE TABLE idempotency_keys (
   tenant_id        text        NOT NULL,
   route            text        NOT NULL,

@@ -318,7 +318,8 @@ function nextSteps(
     lines.push(`    ${curl}/api/v1/jobs?run_id=${example.id}`);
     lines.push('      each job: GET /api/v1/jobs/{id}/history (every transition, attempt and lease)');
   }
-  lines.push('    The Console will show the same runs, jobs and dead letters live.');
+  lines.push(`    The Console shows the same runs, jobs and dead letters live: ${opts.url}/console/`);
+  if (example) lines.push(`    From the CLI: npm run cli -- --tenant ${opts.tenant} runs dag ${example.id}`);
   return lines;
 }
 

@@ -25,6 +25,8 @@ export const TENANT = 'bench';
 export const TYPE = 'bench.noop';
 const ACTOR = { subject: 'bench-worker', scopes: ['orch:operate'] };
 const DIGEST = `sha256:${'0'.repeat(64)}`;
+/** `--quotas`: a quota (token bucket, weight) that never binds but makes every lease do the flow-control work. */
+const QUOTAS = process.env.BENCH_JOBENGINE_QUOTAS === '1';
 
 /**
  * JobEngine through its real lease and completion path: each worker runs the production lease statement
@@ -36,7 +38,9 @@ const DIGEST = `sha256:${'0'.repeat(64)}`;
 export const benchSystem: BenchSystem = {
   name: 'jobengine',
   version: gitCommit(),
-  batching: (batchSize) => (batchSize === 1 ? 'lease 1 + complete 1' : `lease ${batchSize} + complete batch`),
+  batching: (batchSize) =>
+    (batchSize === 1 ? 'lease 1 + complete 1' : `lease ${batchSize} + complete batch`) +
+    (QUOTAS ? ', quotas' : ''),
   async open(databaseUrl) {
     await migrateDatabase(databaseUrl);
     return instance(databaseUrl);
@@ -80,6 +84,19 @@ function instance(databaseUrl: string): BenchInstance {
   const admin = new pg.Pool({ connectionString: databaseUrl, max: 4 });
   return {
     async preload(count) {
+      if (QUOTAS) {
+        await admin.query(
+          `WITH q AS (
+             INSERT INTO quotas (tenant_id, id, job_type, max_active, max_queued, burst, refill_per_hour, weight,
+                                 created_at, updated_at)
+             VALUES ($1, jobengine_uuid_v7(), $2, NULL, NULL, 1000000000, 1000000000, 1, now(), now())
+             RETURNING tenant_id, id
+           )
+           INSERT INTO quota_token_shards (tenant_id, quota_id, shard, burst, refill_per_hour, tokens, tokens_at)
+           SELECT q.tenant_id, q.id, g, 62500000, 62500000, 62500000, now() FROM q, generate_series(0, 15) g`,
+          [TENANT, TYPE],
+        );
+      }
       for (let offset = 0; offset < count; offset += 10_000) {
         await insertJobs(admin, Math.min(10_000, count - offset));
       }
@@ -132,7 +149,7 @@ export function leaseJobs(
     tenantId,
     LEASE_JOBS,
     leaseJobsValues({
-      tenantId,
+      tenantIds: [tenantId],
       types: options.types ?? [TYPE],
       max: options.max,
       workerId: options.workerId,

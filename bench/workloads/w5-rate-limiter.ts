@@ -99,9 +99,15 @@ async function seedQuota(
   refillPerHour: number,
   tokens: number,
 ) {
+  // Migration 3 keeps a quota's bucket in quota_token_shards; one shard holds the whole bucket here.
   await admin.query(
-    `INSERT INTO quotas (tenant_id, id, job_type, burst, refill_per_hour, tokens, tokens_at, created_at, updated_at)
-     VALUES ($1, gen_random_uuid(), $2, $3, $4, $5, now(), now(), now())`,
+    `WITH q AS (
+       INSERT INTO quotas (tenant_id, id, job_type, burst, refill_per_hour, created_at, updated_at)
+       VALUES ($1, gen_random_uuid(), $2, $3, $4, now(), now())
+       RETURNING tenant_id, id
+     )
+     INSERT INTO quota_token_shards (tenant_id, quota_id, shard, burst, refill_per_hour, tokens, tokens_at)
+     SELECT q.tenant_id, q.id, 0, $3, $4, $5, now() FROM q`,
     [TENANT, type, burst, refillPerHour, tokens],
   );
 }

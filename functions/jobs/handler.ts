@@ -47,6 +47,13 @@ export const handler = tenantApi({
       body: await ctx.runtime.jobs.history(callContext(ctx), params.id!, query),
     }),
   }),
+  'GET /api/v1/jobs/{id}/explain': operation<TenantContext>({
+    scope: 'orch:read',
+    handle: async ({ ctx, params }) => ({
+      status: 200,
+      body: await ctx.runtime.flowControl.explain(callContext(ctx), params.id!),
+    }),
+  }),
   'POST /api/v1/jobs/{id}:cancel': operation<TenantContext, typeof CancelBody>({
     scope: 'orch:operate',
     body: CancelBody,

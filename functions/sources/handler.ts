@@ -55,6 +55,13 @@ export const handler = tenantApi({
       return { status: 200, body: source, headers: etag(source.version) };
     },
   }),
+  'GET /api/v1/sources/{id}/watermarks': operation<TenantContext>({
+    scope: 'orch:read',
+    handle: async ({ ctx, params }) => ({
+      status: 200,
+      body: await ctx.runtime.schedules.watermarks(call(ctx), params.id!),
+    }),
+  }),
   'PATCH /api/v1/sources/{id}': operation<TenantContext, typeof UpdateSourceBody>({
     scope: 'orch:operate',
     body: UpdateSourceBody,
@@ -65,6 +72,20 @@ export const handler = tenantApi({
         body,
         ifMatchVersion(ctx),
       );
+      return { status: 200, body: source, headers: etag(source.version) };
+    },
+  }),
+  'POST /api/v1/sources/{id}:pause': operation<TenantContext>({
+    scope: 'orch:operate',
+    handle: async ({ ctx, params }) => {
+      const source = await ctx.runtime.flowControl.pauseSource(operatorCall(ctx), params.id!);
+      return { status: 200, body: source, headers: etag(source.version) };
+    },
+  }),
+  'POST /api/v1/sources/{id}:resume': operation<TenantContext>({
+    scope: 'orch:operate',
+    handle: async ({ ctx, params }) => {
+      const source = await ctx.runtime.flowControl.resumeSource(operatorCall(ctx), params.id!);
       return { status: 200, body: source, headers: etag(source.version) };
     },
   }),

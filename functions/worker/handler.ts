@@ -1,7 +1,9 @@
 import {
+  AppError,
   CompleteBatchBody,
   CompleteOneBody,
   callContext,
+  grantsTenant,
   HeartbeatBody,
   LeaseRequestBody,
   operation,
@@ -15,10 +17,13 @@ export const handler = tenantApi({
   'POST /api/v1/worker/leases': operation<TenantContext, typeof LeaseRequestBody>({
     scope: 'orch:operate',
     body: LeaseRequestBody,
-    handle: async ({ ctx, body }) => ({
-      status: 200,
-      body: { leases: await ctx.runtime.leasing.lease(callContext(ctx), body) },
-    }),
+    handle: async ({ ctx, body }) => {
+      const denied = (body.tenants ?? []).filter((tenant) => !grantsTenant(ctx.principal, tenant));
+      if (denied.length > 0) {
+        throw new AppError('FORBIDDEN', `the token does not grant tenant '${denied[0]}'`);
+      }
+      return { status: 200, body: { leases: await ctx.runtime.leasing.lease(callContext(ctx), body) } };
+    },
   }),
   'POST /api/v1/worker/leases/{leaseId}:heartbeat': operation<TenantContext, typeof HeartbeatBody>({
     scope: 'orch:operate',

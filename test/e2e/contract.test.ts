@@ -381,6 +381,88 @@ describe('the API honours its OpenAPI document', () => {
     expectStatus(await call('GET', `/api/v1/pack-runs/${randomUUID()}/logs`), 404);
   });
 
+  it('schedules and watermarks: create, list, read, next fires, update, pause, resume, delete', async () => {
+    const source = await call('POST', '/api/v1/sources', {
+      body: { name: 'contract-scheduled', type: 'contract_feed', upstreamHost: 'feed.example' },
+    });
+    expectStatus(source, 201);
+    const body = {
+      name: 'contract-hourly',
+      cron: '0 * * * *',
+      timezone: 'Europe/Berlin',
+      sourceId: source.json.id,
+      stream: 'advisories',
+      runTemplate: { jobs: [{ key: 'ingest', type: 'contract.ingest', payload: {} }] },
+      catchUp: 'fire_all',
+      maxWindowSeconds: 3600,
+    };
+    const created = await call('POST', '/api/v1/schedules', { body });
+    expectStatus(created, 201);
+    expect(created.headers.get('location')).toBe(`/api/v1/schedules/${created.json.id}`);
+    expectStatus(await call('POST', '/api/v1/schedules', { body }), 409, 'ALREADY_EXISTS');
+    expectStatus(
+      await call('POST', '/api/v1/schedules', { body: { ...body, name: 'bad-zone', timezone: 'Mars/Base' } }),
+      400,
+      'VALIDATION_FAILED',
+    );
+    const id = created.json.id as string;
+    expectStatus(await call('GET', '/api/v1/schedules?page_size=1'), 200);
+    expectStatus(await call('GET', `/api/v1/schedules/${id}`), 200);
+    const next = await call('GET', `/api/v1/schedules/${id}/next?count=3`);
+    expectStatus(next, 200);
+    expect(next.json.fireTimes).toHaveLength(3);
+    expectStatus(await call('PATCH', `/api/v1/schedules/${id}`, { body: { cron: '*/30 * * * *' } }), 200);
+    expectStatus(await call('POST', `/api/v1/schedules/${id}:pause`), 200);
+    expectStatus(await call('POST', `/api/v1/schedules/${id}:pause`), 409, 'ILLEGAL_TRANSITION');
+    expectStatus(await call('POST', `/api/v1/schedules/${id}:resume`), 200);
+    expectStatus(await call('GET', `/api/v1/sources/${source.json.id}/watermarks`), 200);
+    expectStatus(await call('GET', `/api/v1/sources/${randomUUID()}/watermarks`), 404);
+    expectStatus(await call('DELETE', `/api/v1/schedules/${id}`), 200);
+    expectStatus(await call('GET', `/api/v1/schedules/${id}`), 404);
+  });
+
+  it('backfills: dry run, start, list, read, pause, resume, cancel; reason and ticket required', async () => {
+    const source = await call('POST', '/api/v1/sources', {
+      body: { name: 'contract-backfilled', type: 'contract_backfill', upstreamHost: 'feed.example' },
+    });
+    expectStatus(source, 201);
+    const notes = { 'X-Stella-Operator-Reason': 'reprocess January', 'X-Stella-Operator-Ticket': 'OPS-1' };
+    const body = {
+      sourceId: source.json.id,
+      start: '2024-01-01T00:00:00Z',
+      end: '2024-01-02T00:00:00Z',
+      chunkSeconds: 7200,
+      maxConcurrency: 2,
+    };
+    const noTicket = await call('POST', '/api/v1/backfills', {
+      body,
+      headers: { 'X-Stella-Operator-Reason': 'reprocess January' },
+    });
+    expectStatus(noTicket, 400, 'VALIDATION_FAILED');
+    const dry = await call('POST', '/api/v1/backfills', { body: { ...body, dryRun: true }, headers: notes });
+    expectStatus(dry, 200);
+    expect(dry.json).toMatchObject({ dryRun: true, chunkCount: 12 });
+    const started = await call('POST', '/api/v1/backfills', { body, headers: notes });
+    expectStatus(started, 201);
+    expect(started.json).toMatchObject({ status: 'running', progress: { queued: 2, pending: 10 } });
+    expectStatus(await call('POST', '/api/v1/backfills', { body, headers: notes }), 409, 'BACKFILL_OVERLAP');
+    const id = started.json.id as string;
+    expectStatus(await call('GET', '/api/v1/backfills?page_size=1'), 200);
+    expectStatus(await call('GET', `/api/v1/backfills/${id}`), 200);
+    expectStatus(await call('POST', `/api/v1/backfills/${id}:pause`), 400, 'VALIDATION_FAILED');
+    expectStatus(await call('POST', `/api/v1/backfills/${id}:pause`, { headers: notes }), 200);
+    expectStatus(await call('POST', `/api/v1/backfills/${id}:resume`, { headers: notes }), 200);
+    const canceled = await call('POST', `/api/v1/backfills/${id}:cancel`, { headers: notes });
+    expectStatus(canceled, 200);
+    expect(canceled.json).toMatchObject({ status: 'canceled', progress: { canceled: 12 } });
+    expectStatus(
+      await call('POST', `/api/v1/backfills/${id}:cancel`, { headers: notes }),
+      409,
+      'ILLEGAL_TRANSITION',
+    );
+    expectStatus(await call('GET', `/api/v1/backfills/${randomUUID()}`), 404);
+  });
+
   it('streams: follow events as Server-Sent Events, read one by position', async () => {
     const idOf = (text: string) => /^id: (\S+)$/m.exec(text)?.[1];
     const followed = await stream('/api/v1/streams/events?since=0.0', (text) => idOf(text) !== undefined);
@@ -400,6 +482,65 @@ describe('the API honours its OpenAPI document', () => {
     expectStatus(
       await call('GET', '/api/v1/streams/events', { headers: { 'Last-Event-ID': 'yesterday' } }),
       400,
+    );
+  });
+
+  it('audit: the log, a signed export and its files, artifacts by run and by digest', async () => {
+    const digest = `sha256:${'f'.repeat(64)}`;
+    const { jobId, leaseId } = await leasedJob('contract.artifact');
+    const done = await call('POST', `/api/v1/worker/jobs/${jobId}:complete`, {
+      body: {
+        leaseId,
+        outcome: 'succeeded',
+        artifacts: [
+          { uri: 's3://b/out.json', digest, sizeBytes: 3, mediaType: 'application/json', kind: 'report' },
+        ],
+      },
+    });
+    expectStatus(done, 200);
+    const log = await call('GET', '/api/v1/audit?page_size=2&action=job.submit');
+    expectStatus(log, 200);
+    expect(log.json.items[0]).toMatchObject({ action: 'job.submit', target: { kind: 'job' } });
+    expectStatus(await call('GET', '/api/v1/audit?from=yesterday'), 400, 'VALIDATION_FAILED');
+
+    const job = await call('GET', `/api/v1/jobs/${jobId}`);
+    const artifacts = await call('GET', `/api/v1/runs/${job.json.runId}/artifacts`);
+    expectStatus(artifacts, 200);
+    expect(artifacts.json.items).toEqual([expect.objectContaining({ digest, jobId, attempt: 1 })]);
+    const byDigest = await call('GET', `/api/v1/artifacts/${digest}`);
+    expectStatus(byDigest, 200);
+    expect(byDigest.json).toMatchObject({ digest, more: false, registrations: [{ uri: 's3://b/out.json' }] });
+    expectStatus(await call('GET', `/api/v1/artifacts/sha256:${'0'.repeat(64)}`), 404);
+    expectStatus(await call('GET', `/api/v1/runs/${randomUUID()}/artifacts`), 404);
+
+    const window = { from: new Date(Date.now() - 3_600_000).toISOString(), to: new Date().toISOString() };
+    const created = await call('POST', '/api/v1/audit/exports', {
+      body: window,
+      headers: { 'X-Stella-Operator-Reason': 'contract export' },
+    });
+    expectStatus(created, 201);
+    expect(created.json).toMatchObject({ status: 'succeeded', window });
+    expect(created.headers.get('location')).toBe(`/api/v1/audit/exports/${created.json.id}`);
+    const status = await call('GET', `/api/v1/audit/exports/${created.json.id}`);
+    expectStatus(status, 200);
+    expect(status.json).toEqual(created.json);
+    const manifest = await stream(
+      `/api/v1/audit/exports/${created.json.id}/files/manifest.json`,
+      () => false,
+    );
+    expect(manifest.status).toBe(200);
+    expect(manifest.headers.etag).toBe(`"${created.json.manifestDigest}"`);
+    expect(JSON.parse(manifest.text)).toMatchObject({ tenant: TENANT, window });
+    expectStatus(await call('GET', `/api/v1/audit/exports/${created.json.id}/files/secrets.txt`), 404);
+    expectStatus(await call('GET', `/api/v1/audit/exports/${randomUUID()}`), 404);
+    expectStatus(
+      await call('POST', '/api/v1/audit/exports', { body: { ...window, runId: randomUUID() } }),
+      404,
+    );
+    expectStatus(
+      await call('POST', '/api/v1/audit/exports', { body: { from: window.to, to: window.from } }),
+      400,
+      'VALIDATION_FAILED',
     );
   });
 

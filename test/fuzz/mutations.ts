@@ -78,6 +78,7 @@ export function idFor(path: string, ids: ResourceIds): string {
   if (path.startsWith('/api/v1/deadletter/')) return ids.deadLetter;
   if (path.startsWith('/api/v1/pack-runs/')) return ids.packRun ?? '00000000-0000-7000-8000-000000000000';
   if (path.startsWith('/api/v1/streams/events/')) return ids.event ?? '1.1';
+  if (path.startsWith('/api/v1/artifacts/')) return `sha256:${'0'.repeat(64)}`;
   return '00000000-0000-7000-8000-000000000000';
 }
 
@@ -117,9 +118,53 @@ export function validBody(op: DocumentedOperation, ids: ResourceIds): unknown {
       return { filter: { jobType: 'fuzz.nothing' }, dryRun: true };
     case 'createPackRun':
       return { pack: 'fuzz-pack@1.0', projectId: 'fuzz-project', params: {} };
+    case 'createAuditExport':
+      return { from: '2026-01-01T00:00:00.000Z', to: '2026-01-01T01:00:00.000Z' };
+    case 'createQuota':
+      return { jobType: `fuzz.quota${n}`, maxQueued: 1000, weight: 1 };
+    case 'updateQuota':
+      return { weight: 2 };
+    case 'createBucket':
+      return { sourceHost: `b${n}.fuzz.example`, burst: 5, refillPerHour: 60 };
+    case 'updateBucket':
+      return { burst: 6 };
+    case 'createThrottle':
+      return {
+        target: { kind: 'job_type', id: 'fuzz.nothing' },
+        kind: 'blackout',
+        expiresAt: '2099-01-01T00:00:00Z',
+      };
+    case 'createSchedule':
+      return {
+        name: `fuzz-${n}`,
+        cron: '0 * * * *',
+        timezone: 'UTC',
+        runTemplate: { jobs: [{ key: 'a', type: 'fuzz.scheduled', payload: {} }] },
+      };
+    case 'updateSchedule':
+      return { name: `fuzz-renamed-${n}` };
+    case 'createBackfill':
+      return {
+        sourceId: ids.source,
+        start: '2024-01-01T00:00:00Z',
+        end: '2024-01-02T00:00:00Z',
+        chunkSeconds: 3600,
+        dryRun: true,
+      };
     default:
       return op.body ? {} : undefined;
   }
+}
+
+/** The operator headers an operation requires (backfills: reason and ticket), with valid values. */
+function requiredOperatorNotes(op: DocumentedOperation): Record<string, string> {
+  const values: Record<string, string> = {
+    'X-Stella-Operator-Reason': 'fuzz campaign',
+    'X-Stella-Operator-Ticket': 'FUZZ-1',
+  };
+  return Object.fromEntries(
+    op.headers.filter((h) => h.required && h.name in values).map((h) => [h.name, values[h.name]!]),
+  );
 }
 
 export function baseDraft(op: DocumentedOperation, ids: ResourceIds, token: string, tenant: string): Draft {
@@ -131,7 +176,10 @@ export function baseDraft(op: DocumentedOperation, ids: ResourceIds, token: stri
     params,
     rawParams: {},
     query: [],
-    headers: op.scope ? { Authorization: `Bearer ${token}`, 'X-Stella-Tenant': tenant } : {},
+    headers: {
+      ...(op.scope ? { Authorization: `Bearer ${token}`, 'X-Stella-Tenant': tenant } : {}),
+      ...requiredOperatorNotes(op),
+    },
     body: validBody(op, ids),
     rawBody: undefined,
     contentType: undefined,

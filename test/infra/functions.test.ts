@@ -160,7 +160,7 @@ describe('functions', () => {
     const { restApi, webSocketApi, planner, ticks, broadcaster } = synth.stack;
     // every function serving a mutating route, and the non-REST senders
     const hinting = [
-      ...['sources', 'runs', 'jobs', 'worker', 'deadletter', 'pack-runs'].map(
+      ...['sources', 'runs', 'jobs', 'worker', 'deadletter', 'pack-runs', 'schedules', 'backfills'].map(
         (name) => restApi.functions[name]!,
       ),
       webSocketApi.functions.default,

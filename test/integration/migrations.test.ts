@@ -25,6 +25,7 @@ const DESIGN_TABLES = [
   'dead_letters',
   'incidents',
   'events',
+  'audit_exports',
   'audit_log',
   'idempotency_keys',
   'ws_connections',

@@ -56,6 +56,17 @@ const schema = z.object({
   PUBLISH_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
   /** Period of the local runtime's publishing loop (on AWS the minute tick publishes). */
   PUBLISH_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(500),
+  /** KMS key (id, ARN or alias) that signs audit export manifests; ECC_NIST_EDWARDS25519 or ECC_NIST_P256. */
+  AUDIT_SIGNING_KMS_KEY_ID: z.string().min(1).optional(),
+  /** Else a PEM private key (PKCS#8, Ed25519 or P-256): its text ... */
+  AUDIT_SIGNING_KEY: z.string().min(1).optional(),
+  /** ... or a file holding it (the local runtime generates one under LOCAL_DATA_DIR). */
+  AUDIT_SIGNING_KEY_FILE: z.string().min(1).optional(),
+  /** S3 bucket of export bundles; unset = the folder AUDIT_EXPORT_DIR. */
+  AUDIT_EXPORT_BUCKET: z.string().min(1).optional(),
+  AUDIT_EXPORT_DIR: z.string().min(1).default('.data/audit-exports'),
+  /** Backpressure guard: open (pending, queued, throttled) jobs one tenant may hold; beyond it enqueue is 429. */
+  BACKPRESSURE_MAX_OPEN_JOBS: z.coerce.number().int().min(1).default(1_000_000),
 });
 
 export type Config = z.infer<typeof schema>;

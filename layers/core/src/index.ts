@@ -3,6 +3,8 @@
  * adapters and the HTTP plumbing. On AWS it is one Lambda layer (infra/lib/core-layer.ts); locally it is
  * a workspace package. Functions import only from here, so the layer's surface is this file.
  */
+
+export { readBundleDirectory, verifyBundleDirectory } from './adapters/local/bundle-directory.ts';
 export { type DatabaseLogin, readDatabaseLogin } from './adapters/postgres/connection-string.ts';
 export { Database, mapDatabaseError, type Queryable } from './adapters/postgres/database.ts';
 export { MIGRATIONS_DIR, migrateDatabase } from './adapters/postgres/migrate.ts';
@@ -12,10 +14,40 @@ export {
   type StreamPosition,
 } from './adapters/postgres/sql/events/read-events.ts';
 export { systemClock, uuidV7Ids } from './adapters/system.ts';
+export {
+  ArtifactByDigest,
+  ArtifactRecord,
+  AuditEntry as AuditEntryRecord,
+  AuditExport,
+  BUNDLE_FILE_NAMES,
+  BundleFileName,
+  CreateAuditExportBody,
+  ListAuditQuery,
+  ListRunArtifactsQuery,
+} from './api/audit.ts';
+export { BackfillPlan, CreateBackfillBody, ListBackfillsQuery } from './api/backfills.ts';
 export { DiscardBody, ListDeadLettersQuery, ReplayFilterBody, ReplayOneBody } from './api/dead-letters.ts';
+export {
+  CreateBucketBody,
+  CreateQuotaBody,
+  CreateThrottleBody,
+  ListBucketsQuery,
+  ListCircuitsQuery,
+  ListIncidentsQuery,
+  ListQuotasQuery,
+  ListThrottlesQuery,
+  UpdateBucketBody,
+  UpdateQuotaBody,
+} from './api/flow-control.ts';
 export { CreateJobBody, JobHistoryQuery, ListJobsQuery, PrioritizeBody } from './api/jobs.ts';
 export { CreatePackRunBody, ListPackRunLogsQuery } from './api/pack-runs.ts';
 export { CancelBody, CreateRunBody, ListRunsQuery } from './api/runs.ts';
+export {
+  CreateScheduleBody,
+  ListSchedulesQuery,
+  NextFiresQuery,
+  UpdateScheduleBody,
+} from './api/schedules.ts';
 export { CreateSourceBody, ListSourcesQuery, Source, UpdateSourceBody } from './api/sources.ts';
 export { StreamEventsQuery, StreamFilter, StreamPositionText, WebSocketMessage } from './api/streams.ts';
 export {
@@ -43,10 +75,27 @@ export {
   chainAuditEntries,
   findBrokenAuditLink,
 } from './domain/audit.ts';
+export {
+  BUNDLE_SCHEMA,
+  DATA_FILES,
+  ENVELOPE_FILE,
+  GENERATOR,
+  MANIFEST_FILE,
+  type Manifest,
+  PUBLIC_KEY_FILE,
+} from './domain/audit-bundle.ts';
 export { canonicalJson, DIGEST_PATTERN, digestOf, sha256Digest } from './domain/canonical-json.ts';
 export { CursorCodec } from './domain/cursor.ts';
 export { AppError, ERROR_CODES, type ErrorCode, NotFoundError, ValidationError } from './domain/errors.ts';
+export { PROVENANCE_PREDICATE_TYPE, type ProvenanceStatement, STATEMENT_TYPE } from './domain/provenance.ts';
 export * from './domain/state-machines.ts';
+export {
+  type BundleProblem,
+  type BundleReport,
+  formatProblem,
+  type VerifyOptions,
+  verifyBundle,
+} from './domain/verify-bundle.ts';
 export {
   type ApiHandler,
   callContext,

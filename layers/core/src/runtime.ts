@@ -1,10 +1,21 @@
-import { eventBridgeClient, managementApiClient, sqsClient } from './adapters/aws/clients.ts';
+import { readFile } from 'node:fs/promises';
+import {
+  eventBridgeClient,
+  kmsClient,
+  managementApiClient,
+  s3Client,
+  sqsClient,
+} from './adapters/aws/clients.ts';
 import { ApiGatewayConnectionPoster } from './adapters/aws/connection-poster.ts';
 import { EventBridgePublisher } from './adapters/aws/eventbridge-publisher.ts';
+import { KmsSigner } from './adapters/aws/kms-signer.ts';
+import { S3ExportStore } from './adapters/aws/s3-export-store.ts';
 import { readSecretString } from './adapters/aws/secrets.ts';
 import { SqsQueue } from './adapters/aws/sqs-queue.ts';
 import { MemoryQueue } from './adapters/in-process/memory-queue.ts';
 import { StreamNotifier } from './adapters/in-process/stream-notifier.ts';
+import { FileExportStore } from './adapters/local/file-export-store.ts';
+import { KeySigner } from './adapters/local/key-signer.ts';
 import { resolveConnectionString } from './adapters/postgres/connection-string.ts';
 import { Database } from './adapters/postgres/database.ts';
 import { systemClock, uuidV7Ids } from './adapters/system.ts';
@@ -14,17 +25,26 @@ import { CursorCodec } from './domain/cursor.ts';
 import type { Clock, IdGenerator } from './ports/clock-and-ids.ts';
 import type { ConnectionPoster } from './ports/connection-poster.ts';
 import type { EventPublisherPort } from './ports/event-publisher.ts';
+import type { ExportStore } from './ports/export-store.ts';
 import type { QueuePort } from './ports/queue.ts';
+import type { Signer } from './ports/signer.ts';
+import { ArtifactsService } from './services/artifacts.ts';
+import { AuditExportsService } from './services/audit-exports.ts';
+import { AuditLogService } from './services/audit-log.ts';
+import { BackfillsService } from './services/backfills.ts';
+import type { BackpressureSettings } from './services/backpressure.ts';
 import { BroadcasterService } from './services/broadcaster.ts';
 import { ConnectionsService } from './services/connections.ts';
 import { DeadLettersService } from './services/dead-letters.ts';
 import { FanoutService } from './services/fanout.ts';
+import { FlowControlService } from './services/flow-control.ts';
 import { JobsService } from './services/jobs.ts';
 import { LeasingService } from './services/leasing.ts';
 import { MaintenanceService } from './services/maintenance.ts';
 import { PackRunsService } from './services/pack-runs.ts';
 import { PublisherService } from './services/publisher.ts';
 import { RunsService } from './services/runs.ts';
+import { SchedulesService } from './services/schedules.ts';
 import { SourcesService } from './services/sources.ts';
 import { StreamsService } from './services/streams.ts';
 
@@ -42,11 +62,14 @@ export interface Runtime {
   /** The `plan` queue: SQS when PLAN_QUEUE_URL is set, else in-process (consumed by the local runtime). */
   planQueue: QueuePort;
   sources: SourcesService;
+  flowControl: FlowControlService;
   runs: RunsService;
   jobs: JobsService;
   leasing: LeasingService;
   deadLetters: DeadLettersService;
   packRuns: PackRunsService;
+  schedules: SchedulesService;
+  backfills: BackfillsService;
   connections: ConnectionsService;
   maintenance: MaintenanceService;
   /** The `fanout` queue of delivery hints: SQS when FANOUT_QUEUE_URL is set, else in-process. */
@@ -58,6 +81,9 @@ export interface Runtime {
   broadcaster: BroadcasterService;
   /** The outbox publisher; null when EVENT_BUS_NAME is unset (events then stay unpublished). */
   publisher: PublisherService | null;
+  auditLog: AuditLogService;
+  auditExports: AuditExportsService;
+  artifacts: ArtifactsService;
 }
 
 let current: Promise<Runtime> | undefined;
@@ -130,7 +156,37 @@ async function buildRuntime(): Promise<Runtime> {
       fanoutQueue,
       connectionPoster,
       streamSettings,
+      exportStore: config.AUDIT_EXPORT_BUCKET
+        ? new S3ExportStore(s3Client(), config.AUDIT_EXPORT_BUCKET)
+        : new FileExportStore(config.AUDIT_EXPORT_DIR),
+      signer: signerFromConfig(config),
+      backpressure: { maxOpenJobsPerTenant: config.BACKPRESSURE_MAX_OPEN_JOBS },
     }),
+  };
+}
+
+/**
+ * The export manifest signer: the KMS key of AUDIT_SIGNING_KMS_KEY_ID (AWS), else the PEM key of
+ * AUDIT_SIGNING_KEY or AUDIT_SIGNING_KEY_FILE. Resolved on first use, so a function that never exports
+ * never reads a key; a missing key fails the export that needs it, naming the variables.
+ */
+export function signerFromConfig(config: Config): () => Promise<Signer> {
+  let signer: Promise<Signer> | undefined;
+  const build = async (): Promise<Signer> => {
+    if (config.AUDIT_SIGNING_KMS_KEY_ID) return new KmsSigner(kmsClient(), config.AUDIT_SIGNING_KMS_KEY_ID);
+    if (config.AUDIT_SIGNING_KEY) return new KeySigner(config.AUDIT_SIGNING_KEY);
+    if (config.AUDIT_SIGNING_KEY_FILE)
+      return new KeySigner(await readFile(config.AUDIT_SIGNING_KEY_FILE, 'utf8'));
+    throw new Error(
+      'configuration: no audit signing key: set AUDIT_SIGNING_KMS_KEY_ID, AUDIT_SIGNING_KEY_FILE or AUDIT_SIGNING_KEY',
+    );
+  };
+  return () => {
+    signer ??= build().catch((error: unknown) => {
+      signer = undefined;
+      throw error;
+    });
+    return signer;
   };
 }
 
@@ -158,6 +214,12 @@ export interface ServiceDeps {
   /** How the broadcaster reaches WebSocket connections; default: none (delivering throws). */
   connectionPoster?: (() => ConnectionPoster) | undefined;
   streamSettings?: Partial<StreamSettings> | undefined;
+  /** Where export bundles are stored; default: a folder under the working directory's .data. */
+  exportStore?: ExportStore | undefined;
+  /** Signs export manifests; default: none (an export then fails, naming the missing configuration). */
+  signer?: (() => Promise<Signer>) | undefined;
+  /** Admission limits on enqueue (config BACKPRESSURE_MAX_OPEN_JOBS); default DEFAULT_BACKPRESSURE. */
+  backpressure?: BackpressureSettings | undefined;
 }
 
 /** Event log and delivery settings (config: STREAM_POLL_INTERVAL_MS, EVENT_RETENTION_*, WS_HEARTBEAT_IDLE_S). */
@@ -181,7 +243,10 @@ export type Services = Omit<Runtime, 'config' | 'verifyToken'>;
 export function createServices(deps: ServiceDeps): Services {
   const { db, clock, ids, cursors } = deps;
   const runs = new RunsService(deps);
+  const flowControl = new FlowControlService({ db, clock, ids, cursors, backpressure: deps.backpressure });
   const jobs = new JobsService({ db, cursors, runs });
+  const schedules = new SchedulesService({ db, clock, ids, cursors, runs });
+  const backfills = new BackfillsService({ db, clock, ids, cursors });
   const publisher = deps.events ? new PublisherService({ db, ...deps.events }) : null;
   const settings = { ...DEFAULT_STREAM_SETTINGS, ...deps.streamSettings };
   const fanoutQueue = deps.fanoutQueue ?? new MemoryQueue({ visibilityTimeoutMs: 30_000 });
@@ -196,13 +261,35 @@ export function createServices(deps: ServiceDeps): Services {
   return {
     ...deps,
     sources: new SourcesService({ db, clock, ids, cursors }),
+    flowControl,
     runs,
     jobs,
     leasing: new LeasingService({ db }),
     deadLetters: new DeadLettersService({ db, cursors, jobs }),
     packRuns: new PackRunsService({ db, clock, ids, cursors, runs }),
+    schedules,
+    backfills,
     connections: new ConnectionsService({ db, clock, ids, fanout }),
-    maintenance: new MaintenanceService({ db, clock, runs, publisher, streams, fanout }),
+    auditLog: new AuditLogService({ db, cursors }),
+    auditExports: new AuditExportsService({
+      db,
+      clock,
+      ids,
+      store: deps.exportStore ?? new FileExportStore('.data/audit-exports'),
+      signer: deps.signer ?? signerFromConfig(loadConfig({})),
+    }),
+    artifacts: new ArtifactsService({ db, cursors }),
+    maintenance: new MaintenanceService({
+      db,
+      clock,
+      runs,
+      flowControl,
+      schedules,
+      backfills,
+      publisher,
+      streams,
+      fanout,
+    }),
     publisher,
     fanoutQueue,
     notifier,

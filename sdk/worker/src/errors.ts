@@ -129,6 +129,36 @@ export class PermanentError extends Error {
   }
 }
 
+export interface UpstreamThrottledOptions {
+  /** The upstream's `Retry-After`, in seconds (0-86400); the job is not retried sooner. */
+  retryAfterSeconds?: number;
+  /** The host that answered 429, when it is not the job's source host. */
+  upstreamHost?: string;
+  cause?: unknown;
+}
+
+/**
+ * Thrown by a handler when the upstream answered 429 (or otherwise asked to slow down). The attempt fails
+ * retryably with code `UPSTREAM_THROTTLED`; the control plane backs the host's token bucket off until
+ * Retry-After and halves its rate (docs/adr/0010-flow-control.md). It does not count against the source's
+ * circuit breaker.
+ */
+export class UpstreamThrottledError extends RetryableError {
+  override name = 'UpstreamThrottledError';
+  readonly retryAfterSeconds: number | undefined;
+  readonly upstreamHost: string | undefined;
+
+  constructor(message: string, options: UpstreamThrottledOptions = {}) {
+    super('UPSTREAM_THROTTLED', message, { errorClass: 'upstream', cause: options.cause });
+    const seconds = options.retryAfterSeconds;
+    if (seconds !== undefined && !(Number.isInteger(seconds) && seconds >= 0 && seconds <= 86_400)) {
+      throw new TypeError(`retryAfterSeconds must be an integer 0-86400, got ${seconds}`);
+    }
+    this.retryAfterSeconds = seconds;
+    this.upstreamHost = options.upstreamHost;
+  }
+}
+
 /** The reason a job's `ctx.signal` aborts when the worker stops before the handler finished. */
 export class WorkerStoppedError extends Error {
   override name = 'WorkerStoppedError';

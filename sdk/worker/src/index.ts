@@ -16,6 +16,8 @@ export {
   RateLimitedError,
   RetryableError,
   UnavailableError,
+  UpstreamThrottledError,
+  type UpstreamThrottledOptions,
   ValidationError,
   WorkerStoppedError,
 } from './errors.ts';

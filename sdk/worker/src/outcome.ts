@@ -1,4 +1,4 @@
-import { PermanentError, RetryableError } from './errors.ts';
+import { PermanentError, RetryableError, UpstreamThrottledError } from './errors.ts';
 import type { Artifact, Completion } from './types.ts';
 
 /** What a handler may return on success. */
@@ -36,8 +36,17 @@ export function failed(
   };
 }
 
-/** `PermanentError` fails for good, `RetryableError` and anything else thrown fail this attempt only. */
+/**
+ * `PermanentError` fails for good, `RetryableError` and anything else thrown fail this attempt only;
+ * `UpstreamThrottledError` also reports the upstream's Retry-After and host.
+ */
 export function failedWith(thrown: unknown): CompletionBody {
+  if (thrown instanceof UpstreamThrottledError) {
+    const body = failed(true, thrown.code, thrown.message, thrown.errorClass);
+    if (thrown.retryAfterSeconds !== undefined) body.error!.retryAfterSeconds = thrown.retryAfterSeconds;
+    if (thrown.upstreamHost !== undefined) body.error!.upstreamHost = thrown.upstreamHost;
+    return body;
+  }
   if (thrown instanceof RetryableError || thrown instanceof PermanentError) {
     return failed(thrown.retryable, thrown.code, thrown.message, thrown.errorClass);
   }

@@ -92,6 +92,10 @@ export interface CompletionError {
   errorCode: string;
   /** lower_snake, e.g. `upstream`, `validation`, `internal`: groups dead letters into clusters. */
   errorClass?: string;
+  /** With errorCode `UPSTREAM_THROTTLED`: the upstream's Retry-After, seconds. */
+  retryAfterSeconds?: number;
+  /** With errorCode `UPSTREAM_THROTTLED`: the host that throttled, when not the job's source host. */
+  upstreamHost?: string;
   /** Up to 4096 characters. */
   message?: string;
 }

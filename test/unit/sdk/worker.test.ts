@@ -8,6 +8,7 @@ import {
   type Logger,
   PermanentError,
   RetryableError,
+  UpstreamThrottledError,
   Worker,
   type WorkerClient,
   type WorkerOptions,
@@ -313,7 +314,7 @@ describe('Worker', () => {
   });
 
   it('maps what handlers throw to failed completions, retryable or not', async () => {
-    const leases = ['permanent', 'retryable', 'crash', 'mystery'].map((type) => makeLease(type));
+    const leases = ['permanent', 'retryable', 'crash', 'mystery', 'throttled'].map((type) => makeLease(type));
     const { bridge, worker } = await setup(leases, {
       handlers: {
         permanent: async () => {
@@ -325,11 +326,17 @@ describe('Worker', () => {
         crash: async () => {
           throw new TypeError('x is undefined');
         },
+        throttled: async () => {
+          throw new UpstreamThrottledError('feed answered 429', {
+            retryAfterSeconds: 30,
+            upstreamHost: 'api.example',
+          });
+        },
       },
     });
 
     worker.start();
-    await waitFor(() => worker.stats().failed === 4, 'four failures');
+    await waitFor(() => worker.stats().failed === 5, 'five failures');
 
     const errorOf = (type: string) =>
       bridge.completions().find((c) => c.jobId === leases.find((l) => l.type === type)?.jobId);
@@ -351,6 +358,17 @@ describe('Worker', () => {
         message: 'feed took too long',
       },
     });
+    expect(errorOf('throttled')).toMatchObject({
+      outcome: 'failed',
+      error: {
+        retryable: true,
+        errorCode: 'UPSTREAM_THROTTLED',
+        errorClass: 'upstream',
+        retryAfterSeconds: 30,
+        upstreamHost: 'api.example',
+      },
+    });
+    expect(() => new UpstreamThrottledError('x', { retryAfterSeconds: 1.5 })).toThrow(TypeError);
     expect(errorOf('crash')).toMatchObject({
       outcome: 'failed',
       error: { retryable: true, errorCode: 'HANDLER_ERROR', message: 'TypeError: x is undefined' },
@@ -359,7 +377,7 @@ describe('Worker', () => {
       outcome: 'failed',
       error: { retryable: false, errorCode: 'UNKNOWN_JOB_TYPE' },
     });
-    expect(bridge.leaseCalls[0]?.types).toEqual(['permanent', 'retryable', 'crash']);
+    expect(bridge.leaseCalls[0]?.types).toEqual(['permanent', 'retryable', 'crash', 'throttled']);
   });
 
   it('logs a completion the server did not accept, and does not retry it', async () => {

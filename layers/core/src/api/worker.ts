@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { digest, errorCode, jobType, timestamp, uuid } from './common.ts';
 import { LogLineInput, MAX_LOG_LINES_PER_CALL } from './pack-runs.ts';
+import { upstreamHost } from './sources.ts';
 
 /** The worker bridge (DESIGN §4, §7): lease, heartbeat, progress, complete. */
 export const workerId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$/, 'a worker id');
@@ -11,6 +12,15 @@ export const LeaseRequestBody = z.strictObject({
   /** Claim batch size. */
   max: z.number().int().min(1).max(500).default(1),
   leaseSeconds: z.number().int().min(5).max(3600).default(60),
+  /**
+   * A shared worker pool leases for several tenants at once (each must be granted by the token); jobs are
+   * shared among them by weighted fair share (docs/adr/0010-flow-control.md). Default: X-Stella-Tenant.
+   */
+  tenants: z
+    .array(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'a tenant id'))
+    .min(1)
+    .max(50)
+    .optional(),
 });
 export type LeaseRequest = z.output<typeof LeaseRequestBody>;
 
@@ -82,6 +92,12 @@ export const Completion = z.strictObject({
         .regex(/^[a-z][a-z0-9_]{0,63}$/)
         .default('unknown'),
       message: z.string().max(4096).optional(),
+      /**
+       * With errorCode `UPSTREAM_THROTTLED` (the upstream answered 429): its Retry-After, and the host that
+       * throttled when it is not the job's source host. The host's bucket backs off (docs/adr/0010).
+       */
+      retryAfterSeconds: z.number().int().min(0).max(86_400).optional(),
+      upstreamHost: upstreamHost.optional(),
     })
     .optional(),
   artifacts: z.array(Artifact).max(100).default([]),

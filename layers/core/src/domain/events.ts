@@ -19,6 +19,7 @@ export interface EventSubject {
     | 'throttle'
     | 'schedule'
     | 'backfill'
+    | 'watermark'
     | 'dead_letter'
     | 'incident'
     | 'pack_run';

@@ -41,6 +41,8 @@ export interface HttpResult {
   status: number;
   body?: unknown;
   headers?: Record<string, string>;
+  /** A body sent as is instead of JSON (file downloads); `headers` then carries its Content-Type. */
+  text?: string;
 }
 
 /** Body limit of an operation unless it sets its own (MAX_BODY_BYTES caps every operation). */
@@ -214,6 +216,12 @@ export function resolveOperation<Op>(
   }
   const op = operations[key];
   if (op) return { op, route: key, params };
+  // A colon that names no custom method is part of the value (`/artifacts/sha256:…`).
+  const plain = `${event.httpMethod} ${event.resource}`;
+  if (lastParam && raw !== undefined && operations[plain] && key !== plain) {
+    params[lastParam] = raw;
+    return { op: operations[plain], route: plain, params };
+  }
   const allowed = Object.keys(operations)
     .filter((candidate) => candidate.slice(candidate.indexOf(' ') + 1) === key.slice(key.indexOf(' ') + 1))
     .map((candidate) => candidate.slice(0, candidate.indexOf(' ')));
@@ -242,6 +250,8 @@ async function invoke<Ctx>(
   }
   const query = op.query ? validate(op.query, rawQuery, 'query parameters') : undefined;
   const result = await op.handle({ ctx, body: body as never, query: query as never, params });
+  if (result.text !== undefined)
+    return { statusCode: result.status, headers: result.headers ?? {}, body: result.text };
   return jsonResponse(result.status, result.body, result.headers);
 }
 

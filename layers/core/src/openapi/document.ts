@@ -215,7 +215,13 @@ function parameters(spec: OperationSpec): JsonObject[] {
   if (method === 'POST' && spec.scope) result.push(ref('parameters', 'IdempotencyKey'));
   if (spec.ifMatch) result.push(ref('parameters', 'IfMatch'));
   for (const header of spec.headers ?? []) result.push(ref('parameters', header));
-  if (spec.operator) result.push(ref('parameters', 'OperatorReason'), ref('parameters', 'OperatorTicket'));
+  if (spec.operator) {
+    const required = spec.operatorRequires;
+    result.push(
+      ref('parameters', required ? 'OperatorReasonRequired' : 'OperatorReason'),
+      ref('parameters', required === 'reasonAndTicket' ? 'OperatorTicketRequired' : 'OperatorTicket'),
+    );
+  }
   return result;
 }
 
@@ -271,6 +277,17 @@ function operationObject(spec: OperationSpec): JsonObject {
     };
   }
   const responses: JsonObject = { [String(spec.success.status)]: successResponse(spec) };
+  if (spec.alternateSuccess) {
+    const replayed =
+      splitKey(spec.key).method === 'POST' && spec.scope
+        ? { headers: { 'Idempotent-Replayed': ref('headers', 'IdempotentReplayed') } }
+        : {};
+    responses[String(spec.alternateSuccess.status)] = {
+      description: spec.alternateSuccess.description,
+      ...replayed,
+      content: { 'application/json': { schema: { $ref: SCHEMA_REF(nameOf(spec.alternateSuccess.schema)) } } },
+    };
+  }
   for (const status of errorStatuses(spec)) {
     responses[String(status)] = ref('responses', ERROR_RESPONSES[status]!.name);
   }
@@ -363,6 +380,18 @@ function components(): JsonObject {
         'X-Stella-Operator-Ticket',
         false,
         'The ticket an operator change belongs to; recorded in the audit log.',
+        { type: 'string', minLength: 1, maxLength: 128 },
+      ),
+      OperatorReasonRequired: header(
+        'X-Stella-Operator-Reason',
+        true,
+        'Why an operator makes this change (required here; 400 `VALIDATION_FAILED` without it); recorded in the audit log.',
+        { type: 'string', minLength: 1, maxLength: 256 },
+      ),
+      OperatorTicketRequired: header(
+        'X-Stella-Operator-Ticket',
+        true,
+        'The ticket an operator change belongs to (required here; 400 `VALIDATION_FAILED` without it); recorded in the audit log.',
         { type: 'string', minLength: 1, maxLength: 128 },
       ),
     },

@@ -1,9 +1,13 @@
 import { z } from 'zod';
+import { ArtifactRecord, AuditEntry } from '../api/audit.ts';
+import { Backfill } from '../api/backfills.ts';
 import { timestamp, uuid } from '../api/common.ts';
 import { DEAD_LETTER_STATUSES, DeadLetter } from '../api/dead-letters.ts';
+import { Bucket, Circuit, Incident, Quota, Throttle } from '../api/flow-control.ts';
 import { Job, JobHistoryEntry } from '../api/jobs.ts';
 import { PackRunLogLine } from '../api/pack-runs.ts';
 import { Run } from '../api/runs.ts';
+import { Schedule } from '../api/schedules.ts';
 import { Source } from '../api/sources.ts';
 import { StreamPositionText } from '../api/streams.ts';
 import { CompletionResult, Lease } from '../api/worker.ts';
@@ -39,6 +43,18 @@ export const JobPage = page(Job);
 export const JobHistoryPage = page(JobHistoryEntry);
 export const DeadLetterPage = page(DeadLetter);
 export const PackRunLogPage = page(PackRunLogLine);
+export const AuditPage = page(AuditEntry);
+export const ArtifactPage = page(ArtifactRecord);
+
+/** One file of an export bundle, as stored (JSON lines, JSON or PEM text). */
+export const ExportFile = z.string();
+export const QuotaPage = page(Quota);
+export const BucketPage = page(Bucket);
+export const ThrottlePage = page(Throttle);
+export const CircuitPage = page(Circuit);
+export const IncidentPage = page(Incident);
+export const SchedulePage = page(Schedule);
+export const BackfillPage = page(Backfill);
 
 /** GET /runs/{id}/dag: jobs in topological order, edges by job key, and the critical path. */
 export const RunDag = z.object({

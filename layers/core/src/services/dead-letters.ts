@@ -7,6 +7,7 @@ import type { DeadLetter, ListDeadLettersInput, ReplayFilterInput } from '../api
 import type { CursorCodec } from '../domain/cursor.ts';
 import { AppError, NotFoundError } from '../domain/errors.ts';
 import { type Page, pageRequest, toPage } from '../http/pagination.ts';
+import { recordAudit } from './audit.ts';
 import { type CallContext, noteOf } from './context.ts';
 import { idCursor, requireUuid } from './ids.ts';
 import { type JobsService, REPLAY_PRIORITY } from './jobs.ts';
@@ -126,7 +127,7 @@ export class DeadLettersService {
       if (!current) throw new NotFoundError('dead letter', id);
       if (current.status !== 'open')
         throw new AppError('ILLEGAL_TRANSITION', `dead letter is already ${current.status}`);
-      return resolveDeadLetters(
+      const ids = await resolveDeadLetters(
         db,
         call.tenantId,
         [{ id: deadLetterId, status: 'discarded', replayedJobId: null }],
@@ -134,6 +135,15 @@ export class DeadLettersService {
         call.correlationId,
         noteOf(call),
       );
+      const after = await getDeadLetter(db, call.tenantId, deadLetterId);
+      await recordAudit(db, call, {
+        action: 'dead_letter.discard',
+        targetKind: 'dead_letter',
+        targetId: deadLetterId,
+        before: presentDeadLetter(current),
+        after: after ? presentDeadLetter(after) : undefined,
+      });
+      return ids;
     });
     if (resolved.length === 0) throw new AppError('CONFLICT', 'dead letter was resolved concurrently');
     return this.get(call, id);

@@ -14,9 +14,10 @@ import type { CursorCodec } from '../domain/cursor.ts';
 import { AppError, NotFoundError } from '../domain/errors.ts';
 import { TERMINAL_JOB_STATES } from '../domain/state-machines.ts';
 import { type Page, pageRequest, toPage } from '../http/pagination.ts';
+import { recordAudit } from './audit.ts';
 import { type CallContext, noteOf } from './context.ts';
 import { idCursor, requireUuid } from './ids.ts';
-import { presentHistory, presentJob } from './presenters.ts';
+import { presentDeadLetter, presentHistory, presentJob } from './presenters.ts';
 import type { RunsService } from './runs.ts';
 
 /** Priority a replayed job gets unless the operator says otherwise (DESIGN §2: replay at high priority). */
@@ -28,8 +29,8 @@ export class JobsService {
 
   /** POST /jobs: a one-job run, planned in the same transaction so the job is queued on return. */
   async submit(call: CallContext, input: CreateJobInput): Promise<Job> {
-    const { jobIds } = await this.deps.db.tenant(call.tenantId, (db) =>
-      this.deps.runs.submitAndPlanIn(
+    const jobId = await this.deps.db.tenant(call.tenantId, async (db) => {
+      const { jobIds } = await this.deps.runs.submitAndPlanIn(
         db,
         call,
         {
@@ -48,9 +49,12 @@ export class JobsService {
           projectId: input.projectId,
         },
         'adhoc',
-      ),
-    );
-    return this.get(call, jobIds[0]!);
+      );
+      const job = presentJob((await getJob(db, call.tenantId, jobIds[0]!))!);
+      await recordAudit(db, call, { action: 'job.submit', targetKind: 'job', targetId: job.id, after: job });
+      return job.id;
+    });
+    return this.get(call, jobId);
   }
 
   async get(call: CallContext, id: string): Promise<Job> {
@@ -101,16 +105,17 @@ export class JobsService {
     const job = await this.row(call, id);
     if (TERMINAL_JOB_STATES.has(job.status))
       throw new AppError('ILLEGAL_TRANSITION', `job is already ${job.status}`);
-    await this.deps.db.tenant(call.tenantId, (db) =>
-      cancelJobs(db, {
+    await this.deps.db.tenant(call.tenantId, async (db) => {
+      await cancelJobs(db, {
         tenantId: call.tenantId,
         jobIds: [job.id],
         runId: null,
         reason: reason ?? noteOf(call).reason ?? 'canceled_by_operator',
         ticket: noteOf(call).ticket,
         actor: call.actor,
-      }),
-    );
+      });
+      await this.audit(db, call, { action: 'job.cancel', before: job });
+    });
     return this.get(call, job.id);
   }
 
@@ -121,9 +126,10 @@ export class JobsService {
   async retry(call: CallContext, id: string): Promise<Job> {
     const job = await this.row(call, id);
     if (job.status === 'queued') {
-      await this.deps.db.tenant(call.tenantId, (db) =>
-        makeJobReady(db, call.tenantId, job.id, call.actor, noteOf(call)),
-      );
+      await this.deps.db.tenant(call.tenantId, async (db) => {
+        await makeJobReady(db, call.tenantId, job.id, call.actor, noteOf(call));
+        await this.audit(db, call, { action: 'job.retry', before: job });
+      });
       return this.get(call, job.id);
     }
     if (job.status === 'dead_lettered') {
@@ -136,9 +142,17 @@ export class JobsService {
       return this.get(call, replayId!);
     }
     if (job.status === 'failed' || job.status === 'canceled') {
-      const replayId = await this.deps.db.tenant(call.tenantId, (db) =>
-        this.replayIn(db, call, job, REPLAY_PRIORITY),
-      );
+      const replayId = await this.deps.db.tenant(call.tenantId, async (db) => {
+        const newJobId = await this.replayIn(db, call, job, REPLAY_PRIORITY);
+        await recordAudit(db, call, {
+          action: 'job.retry',
+          targetKind: 'job',
+          targetId: job.id,
+          before: presentJob(job),
+          after: { ...presentJob(job), replayedAs: newJobId },
+        });
+        return newJobId;
+      });
       return this.get(call, replayId);
     }
     throw new AppError('ILLEGAL_TRANSITION', `a ${job.status} job cannot be retried`);
@@ -146,9 +160,11 @@ export class JobsService {
 
   async prioritize(call: CallContext, id: string, priority: number): Promise<Job> {
     const job = await this.row(call, id);
-    const changed = await this.deps.db.tenant(call.tenantId, (db) =>
-      prioritizeJob(db, call.tenantId, job.id, priority, call.actor, noteOf(call)),
-    );
+    const changed = await this.deps.db.tenant(call.tenantId, async (db) => {
+      const done = await prioritizeJob(db, call.tenantId, job.id, priority, call.actor, noteOf(call));
+      if (done) await this.audit(db, call, { action: 'job.prioritize', before: job });
+      return done;
+    });
     if (!changed) throw new AppError('ILLEGAL_TRANSITION', `a ${job.status} job cannot be reprioritized`);
     return this.get(call, job.id);
   }
@@ -205,7 +221,31 @@ export class JobsService {
       call.correlationId,
       noteOf(call),
     );
+    const replayed = await getDeadLetter(db, call.tenantId, deadLetterId);
+    await recordAudit(db, call, {
+      action: 'dead_letter.replay',
+      targetKind: 'dead_letter',
+      targetId: deadLetterId,
+      before: presentDeadLetter(letter),
+      after: presentDeadLetter(replayed!),
+    });
     return newJobId;
+  }
+
+  /** An audit entry for an operator control on a job: its state before (as read) and after (in `db`). */
+  private async audit(
+    db: Queryable,
+    call: CallContext,
+    { action, before }: { action: string; before: JobRow },
+  ): Promise<void> {
+    const after = await getJob(db, call.tenantId, before.id);
+    await recordAudit(db, call, {
+      action,
+      targetKind: 'job',
+      targetId: before.id,
+      before: presentJob(before),
+      after: after ? presentJob(after) : undefined,
+    });
   }
 
   async row(call: CallContext, id: string): Promise<JobRow> {

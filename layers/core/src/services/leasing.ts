@@ -26,19 +26,24 @@ const leaseLost = (what: string) =>
 export class LeasingService {
   constructor(private readonly deps: { db: Database }) {}
 
+  /**
+   * Leases for the caller's tenant, or - a shared pool, `tenants` - for several tenants in one statement
+   * run as the system role (the handler has checked the token grants each of them).
+   */
   async lease(call: CallContext, request: LeaseRequest): Promise<Lease[]> {
-    const rows = await this.deps.db.tenantStatement<JobRow>(
-      call.tenantId,
-      LEASE_JOBS,
-      leaseJobsValues({
-        tenantId: call.tenantId,
-        types: request.types,
-        max: request.max,
-        workerId: request.workerId,
-        leaseSeconds: request.leaseSeconds,
-        actor: call.actor,
-      }),
-    );
+    const tenantIds = request.tenants ?? [call.tenantId];
+    const values = leaseJobsValues({
+      tenantIds,
+      types: request.types,
+      max: request.max,
+      workerId: request.workerId,
+      leaseSeconds: request.leaseSeconds,
+      actor: call.actor,
+    });
+    const rows =
+      tenantIds.length === 1 && tenantIds[0] === call.tenantId
+        ? await this.deps.db.tenantStatement<JobRow>(call.tenantId, LEASE_JOBS, values)
+        : await this.deps.db.systemStatement<JobRow>(LEASE_JOBS, values);
     return rows.map((row) => {
       const policy = resolveRetryPolicy(row.type, row.retry_policy);
       return {
@@ -55,7 +60,7 @@ export class LeasingService {
         payload: row.payload,
         payloadDigest: row.payload_digest,
         retry: { willRetry: row.attempt < row.max_attempts, backoffMs: backoffMs(policy, row.attempt, 0) },
-        provenance: { tenant: call.tenantId, project: row.project_id, correlationId: row.correlation_id },
+        provenance: { tenant: row.tenant_id, project: row.project_id, correlationId: row.correlation_id },
       };
     });
   }
@@ -137,6 +142,8 @@ export class LeasingService {
       retryable: c.error?.retryable ?? null,
       message: c.error?.message ?? null,
       artifacts: c.artifacts,
+      retry_after_seconds: c.error?.retryAfterSeconds ?? null,
+      upstream_host: c.error?.upstreamHost ?? null,
     }));
     const done = await this.deps.db.tenantStatement<CompletedJob>(
       call.tenantId,

@@ -6,14 +6,25 @@ import { completeJobs } from '../adapters/postgres/sql/worker/complete-jobs.ts';
 import { listConnectionTenants } from '../adapters/postgres/sql/ws/list-connection-tenants.ts';
 import { logger } from '../observability/logger.ts';
 import type { Clock } from '../ports/clock-and-ids.ts';
+import type { BackfillsService } from './backfills.ts';
 import type { FanoutService } from './fanout.ts';
+import type { FlowControlService } from './flow-control.ts';
 import type { PublisherService } from './publisher.ts';
 import type { RunsService } from './runs.ts';
+import type { SchedulesService } from './schedules.ts';
 import type { StreamsService } from './streams.ts';
 
 export interface TickReport {
   at: string;
+  /** Schedules fired (or advanced past skipped fires), runs they created, fire times skipped. */
+  schedulesFired: number;
+  scheduledRuns: number;
+  scheduleFiresSkipped: number;
+  /** Backfill chunks released by the tick's top-up (completions release most of them). */
+  backfillChunksReleased: number;
   leasesExpired: number;
+  /** Throttled jobs whose hold ended (a throttle expired) queued again. */
+  throttledReleased: number;
   runsReplanned: number;
   idempotencyKeysPruned: number;
   eventsPublished: number;
@@ -39,6 +50,9 @@ export class MaintenanceService {
       db: Database;
       clock: Clock;
       runs: RunsService;
+      flowControl: FlowControlService;
+      schedules: SchedulesService;
+      backfills: BackfillsService;
       /** null when publishing is off (EVENT_BUS_NAME unset) */
       publisher?: PublisherService | null;
       streams: StreamsService;
@@ -48,7 +62,15 @@ export class MaintenanceService {
 
   async tick(): Promise<TickReport> {
     const now = this.deps.clock.now();
+    const fired = await this.deps.schedules.fireDue(now);
     const leasesExpired = await this.reapExpiredLeases();
+    let throttledReleased = 0;
+    for (let batch = 0; batch < 20; batch++) {
+      const released = await this.deps.flowControl.releaseDueThrottledJobs(1000);
+      throttledReleased += released;
+      if (released < 1000) break;
+    }
+    const backfillChunksReleased = await this.deps.backfills.releaseDue();
     const runsReplanned = await this.replanStaleRuns();
     let idempotencyKeysPruned = 0;
     for (let batch = 0; batch < 20; batch++) {
@@ -63,7 +85,12 @@ export class MaintenanceService {
     const fanoutSwept = await this.sweepFanout();
     return {
       at: now.toISOString(),
+      schedulesFired: fired.schedules,
+      scheduledRuns: fired.runsCreated,
+      scheduleFiresSkipped: fired.firesSkipped,
+      backfillChunksReleased,
       leasesExpired,
+      throttledReleased,
       runsReplanned,
       idempotencyKeysPruned,
       eventsPublished,

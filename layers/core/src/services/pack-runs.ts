@@ -15,6 +15,7 @@ import { buildEvent } from '../domain/events.ts';
 import type { JobState } from '../domain/state-machines.ts';
 import { type Page, pageRequest, toPage } from '../http/pagination.ts';
 import type { Clock, IdGenerator } from '../ports/clock-and-ids.ts';
+import { recordAudit } from './audit.ts';
 import { type CallContext, noteOf } from './context.ts';
 import { requireUuid } from './ids.ts';
 import type { RunsService } from './runs.ts';
@@ -115,6 +116,12 @@ export class PackRunsService {
           now,
         ),
       ]);
+      await recordAudit(db, call, {
+        action: 'pack_run.create',
+        targetKind: 'pack_run',
+        targetId: id,
+        after: packRun,
+      });
       return packRun;
     });
   }

@@ -18,6 +18,8 @@ import { type Page, pageRequest, toPage } from '../http/pagination.ts';
 import { logger } from '../observability/logger.ts';
 import type { Clock, IdGenerator } from '../ports/clock-and-ids.ts';
 import type { QueuePort } from '../ports/queue.ts';
+import { recordAudit } from './audit.ts';
+import { admitJobs, type BackpressureSettings, DEFAULT_BACKPRESSURE } from './backpressure.ts';
 import { type CallContext, noteOf } from './context.ts';
 import { idCursor, requireUuid } from './ids.ts';
 import { presentRun } from './presenters.ts';
@@ -29,6 +31,8 @@ export interface RunsDeps {
   cursors: CursorCodec;
   /** The `plan` queue: a message per submitted run; the planner consumes it. */
   planQueue: QueuePort;
+  /** Admission limits on enqueue (default DEFAULT_BACKPRESSURE). */
+  backpressure?: BackpressureSettings | undefined;
 }
 
 /** A plan message: the run to expand. PostgreSQL holds the DAG; the message is only a hint. */
@@ -47,7 +51,16 @@ export class RunsService {
    */
   async submit(call: CallContext, input: CreateRunInput): Promise<Run> {
     validateSubmission(input);
-    const run = await this.deps.db.tenant(call.tenantId, (db) => this.record(db, call, input, 'adhoc'));
+    const run = await this.deps.db.tenant(call.tenantId, async (db) => {
+      const row = await this.record(db, call, input, 'adhoc');
+      await recordAudit(db, call, {
+        action: 'run.submit',
+        targetKind: 'run',
+        targetId: row.id,
+        after: presentRun(row),
+      });
+      return row;
+    });
     try {
       await this.deps.planQueue.sendBatch([
         JSON.stringify({ tenantId: call.tenantId, runId: run.id } satisfies PlanMessage),
@@ -71,9 +84,10 @@ export class RunsService {
     input: CreateRunInput,
     kind: NewRunRow['kind'],
     replayOf: string | null = null,
+    origin: Pick<NewRunRow, 'scheduleId' | 'window'> = {},
   ): Promise<{ run: Run; jobIds: string[] }> {
     validateSubmission(input);
-    const inserted = await this.record(db, call, input, kind);
+    const inserted = await this.record(db, call, input, kind, origin);
     const jobIds = await this.planLocked(db, call.tenantId, inserted, call.actor, replayOf);
     return { run: presentRun((await getRun(db, call.tenantId, inserted.id))!), jobIds };
   }
@@ -156,7 +170,15 @@ export class RunsService {
         ticket: noteOf(call).ticket,
         actor: call.actor,
       });
-      return presentRun((await getRun(db, call.tenantId, runId))!);
+      const canceled = presentRun((await getRun(db, call.tenantId, runId))!);
+      await recordAudit(db, call, {
+        action: 'run.cancel',
+        targetKind: 'run',
+        targetId: runId,
+        before: presentRun(run),
+        after: canceled,
+      });
+      return canceled;
     });
   }
 
@@ -166,6 +188,7 @@ export class RunsService {
     call: CallContext,
     input: CreateRunInput,
     kind: NewRunRow['kind'],
+    origin: Pick<NewRunRow, 'scheduleId' | 'window'> = {},
   ): Promise<RunRow> {
     const dag = { jobs: input.jobs };
     const sourceIds = [input.sourceId, ...input.jobs.map((job) => job.sourceId)].filter(
@@ -179,6 +202,13 @@ export class RunsService {
         unknown.slice(0, 20).map((id) => ({ path: 'sourceId', message: `no source ${id} in this tenant` })),
       );
     }
+    await admitJobs(
+      db,
+      call.tenantId,
+      input.jobs.map((job) => job.type),
+      this.deps.backpressure ?? DEFAULT_BACKPRESSURE,
+      this.deps.clock.now(),
+    );
     return insertRun(db, {
       tenantId: call.tenantId,
       id: this.deps.ids.next(),
@@ -192,6 +222,7 @@ export class RunsService {
       correlationId: call.correlationId,
       createdBy: call.actor.subject,
       now: this.deps.clock.now(),
+      ...origin,
     });
   }
 

@@ -12,6 +12,7 @@ import { AppError, NotFoundError } from '../domain/errors.ts';
 import { buildEvent } from '../domain/events.ts';
 import { type Page, pageRequest, toPage } from '../http/pagination.ts';
 import type { Clock, IdGenerator } from '../ports/clock-and-ids.ts';
+import { recordAudit } from './audit.ts';
 import { type CallContext, noteOf } from './context.ts';
 import { idCursor, requireUuid } from './ids.ts';
 
@@ -42,7 +43,14 @@ export class SourcesService {
           now,
         });
         await this.emit(db, call, 'source.created', row, now);
-        return presentSource(row);
+        const source = presentSource(row);
+        await recordAudit(db, call, {
+          action: 'source.create',
+          targetKind: 'source',
+          targetId: row.id,
+          after: source,
+        });
+        return source;
       });
     } catch (error) {
       if (sqlState(error) === '23505' && constraintName(error) === 'sources_tenant_id_name_key') {
@@ -118,7 +126,15 @@ export class SourcesService {
         // The row is locked FOR UPDATE above, so the version guard cannot miss here.
         if (!updated) throw new AppError('CONFLICT', 'source changed concurrently; retry');
         await this.emit(db, call, 'source.updated', updated, now);
-        return presentSource(updated);
+        const source = presentSource(updated);
+        await recordAudit(db, call, {
+          action: 'source.update',
+          targetKind: 'source',
+          targetId: id,
+          before: presentSource(current),
+          after: source,
+        });
+        return source;
       });
     } catch (error) {
       if (sqlState(error) === '23505' && constraintName(error) === 'sources_tenant_id_name_key') {

@@ -1,5 +1,7 @@
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 
 /**
@@ -46,4 +48,19 @@ export function managementApiClient(endpoint: string): ApiGatewayManagementApiCl
     };
   }
   return managementApi.client;
+}
+
+let s3: S3Client | undefined;
+
+export function s3Client(): S3Client {
+  // Path-style addressing works with every emulator and with real buckets alike.
+  s3 ??= new S3Client({ region: awsRegion(), forcePathStyle: true });
+  return s3;
+}
+
+let kms: KMSClient | undefined;
+
+export function kmsClient(): KMSClient {
+  kms ??= new KMSClient({ region: awsRegion() });
+  return kms;
 }

@@ -58,6 +58,20 @@ export class Database {
     return this.transaction(this.options.appRole, tenantId, work);
   }
 
+  /**
+   * Runs read-only `work` on one snapshot of one tenant's rows (REPEATABLE READ): every statement sees the
+   * same committed state, so several reads describe one consistent moment (audit exports).
+   */
+  tenantSnapshot<T>(tenantId: string, work: (db: Queryable) => Promise<T>): Promise<T> {
+    if (!TENANT_ID_PATTERN.test(tenantId)) throw new AppError('VALIDATION_FAILED', 'invalid tenant id');
+    return this.transaction(
+      this.options.appRole,
+      tenantId,
+      work,
+      'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;',
+    );
+  }
+
   /** Runs `work` in a transaction that spans tenants (system role). */
   system<T>(work: (db: Queryable) => Promise<T>): Promise<T> {
     return this.transaction(this.options.systemRole, null, work);
@@ -88,12 +102,29 @@ export class Database {
     values: unknown[],
   ): Promise<R[]> {
     if (!TENANT_ID_PATTERN.test(tenantId)) throw new AppError('VALIDATION_FAILED', 'invalid tenant id');
+    return this.statement(this.options.appRole, tenantId, statement, values);
+  }
+
+  /** tenantStatement's twin for cross-tenant work (a shared worker pool's lease): the system role. */
+  async systemStatement<R extends pg.QueryResultRow>(
+    statement: { name: string; text: string },
+    values: unknown[],
+  ): Promise<R[]> {
+    return this.statement(this.options.systemRole, null, statement, values);
+  }
+
+  private statement<R extends pg.QueryResultRow>(
+    role: string,
+    tenantId: string | null,
+    statement: { name: string; text: string },
+    values: unknown[],
+  ): Promise<R[]> {
     return this.withRetry(() =>
       this.withClient(async (client) => {
         // A generic plan skips re-planning these large CTEs on every call (their cost barely depends on the
         // parameter values).
         const begin = client.query(
-          `${this.beginSql(client, this.options.appRole, tenantId)}SET LOCAL plan_cache_mode = force_generic_plan;`,
+          `${this.beginSql(client, role, tenantId)}SET LOCAL plan_cache_mode = force_generic_plan;`,
         );
         // Named: parsed and planned once per connection, which is most of the cost of these large CTEs.
         const result = client.query<R>({ name: statement.name, text: statement.text, values });
@@ -145,13 +176,13 @@ export class Database {
     }
   }
 
-  private beginSql(client: pg.PoolClient, role: string, tenantId: string | null): string {
+  private beginSql(client: pg.PoolClient, role: string, tenantId: string | null, begin = 'BEGIN;'): string {
     const setRole = role === '' ? '' : `SET LOCAL ROLE ${client.escapeIdentifier(role)};`;
     const setTenant =
       tenantId === null
         ? ''
         : `SELECT set_config('jobengine.tenant_id', ${client.escapeLiteral(tenantId)}, true);`;
-    return `BEGIN;${setRole}${setTenant}`;
+    return `${begin}${setRole}${setTenant}`;
   }
 
   /**
@@ -174,10 +205,11 @@ export class Database {
     role: string,
     tenantId: string | null,
     work: (db: Queryable) => Promise<T>,
+    begin?: string,
   ): Promise<T> {
     return this.withRetry(() =>
       this.withClient(async (client) => {
-        await client.query(this.beginSql(client, role, tenantId));
+        await client.query(this.beginSql(client, role, tenantId, begin));
         const result = await work(client);
         await client.query('COMMIT');
         return result;

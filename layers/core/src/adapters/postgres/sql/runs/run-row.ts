@@ -22,6 +22,7 @@ export interface RunRow {
   backfill_id: string | null;
   window_start: Date | null;
   window_end: Date | null;
+  stream: string | null;
   created_by: string;
   cancel_reason: string | null;
   created_at: Date;

@@ -1,0 +1,19 @@
+import type { Resource } from './types.ts';
+
+/**
+ * done/total of a backfill, from whichever progress fields the server reports (`progress {done,total}`,
+ * `chunks {completed,total}`, or flat `completedChunks`/`totalChunks`); undefined when it reports none.
+ */
+export function backfillProgress(backfill: Resource): { done: number; total: number } | undefined {
+  for (const candidate of [backfill.progress, backfill.chunks, backfill]) {
+    if (!candidate || typeof candidate !== 'object') continue;
+    const c = candidate as Record<string, unknown>;
+    const total = num(c.total) ?? num(c.totalChunks) ?? num(c.chunksTotal);
+    const done =
+      num(c.done) ?? num(c.completed) ?? num(c.succeeded) ?? num(c.completedChunks) ?? num(c.chunksDone);
+    if (total !== undefined && done !== undefined) return { done, total };
+  }
+  return undefined;
+}
+
+const num = (value: unknown) => (typeof value === 'number' && Number.isFinite(value) ? value : undefined);

@@ -1,0 +1,7 @@
+import type { Queryable } from '../../database.ts';
+
+/** Deletes a quota; true when it existed. */
+export async function deleteQuota(db: Queryable, tenantId: string, id: string): Promise<boolean> {
+  const result = await db.query('DELETE FROM quotas WHERE tenant_id = $1 AND id = $2', [tenantId, id]);
+  return (result.rowCount ?? 0) > 0;
+}
