@@ -9,6 +9,7 @@ import { AuditExports } from './audit-exports.ts';
 import { JwtAuthorizer } from './authorizer.ts';
 import { Broadcaster } from './broadcaster.ts';
 import { CONNECTIONS_PER_CONTAINER } from './connection-budget.ts';
+import { ConsoleSite } from './console.ts';
 import { CoreLayer } from './core-layer.ts';
 import { CursorSecret } from './cursor-secret.ts';
 import { DATABASE_ROLES, Database } from './database.ts';
@@ -84,6 +85,7 @@ export class JobEngineStack extends Stack {
   readonly authorizer: JwtAuthorizer;
   readonly restApi: RestApi;
   readonly webSocketApi: WebSocketApi;
+  readonly console: ConsoleSite;
   readonly ticks: Ticks;
   readonly planner: Planner;
   readonly broadcaster: Broadcaster;
@@ -280,7 +282,16 @@ export class JobEngineStack extends Stack {
         : {}),
     });
 
+    // The operator Console: static assets on S3 behind CloudFront, which also proxies the REST API so the
+    // Console calls its own origin.
+    this.console = new ConsoleSite(this, 'Console', {
+      projectRoot,
+      restApi: this.restApi.api,
+      webSocketUrl: this.webSocketApi.url,
+    });
+
     new CfnOutput(this, 'RestApiUrl', { value: this.restApi.api.url });
+    new CfnOutput(this, 'ConsoleUrl', { value: this.console.url });
     new CfnOutput(this, 'WebSocketUrl', { value: this.webSocketApi.url });
     new CfnOutput(this, 'PlanQueueUrl', { value: this.queues.plan.queue.queueUrl });
     new CfnOutput(this, 'FanoutQueueUrl', { value: this.queues.fanout.queue.queueUrl });
