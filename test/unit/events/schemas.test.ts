@@ -65,13 +65,14 @@ describe('event type registry', () => {
   it('lists every event type written by a literal in the core (TypeScript and SQL)', () => {
     // Audit actions (`action: 'schedule.create'`) share the `<kind>.<verb>` shape but are no event types.
     const literal = new RegExp(`(?<!action: )'(${KIND}\\.[a-z_]+)'`, 'g');
-    // jobengine_job_event($1, '<status>', ...) writes job.<status>
-    const jobEvent = /jobengine_job_event\(\$1,\s*'([a-z_]+)'/g;
+    // jobengine_job_event(<event id>, $1, '<status>', ...) writes job.<status>
+    const jobEvent = /jobengine_job_event\(\w+\.event_id,\s*\$1,\s*'([a-z_]+)'/g;
     const written = sources.flatMap(({ name, text }) => [
       ...[...text.matchAll(literal)].map((m) => ({ name, type: m[1]! })),
       ...[...text.matchAll(jobEvent)].map((m) => ({ name, type: `job.${m[1]}` })),
     ]);
     expect(written.length).toBeGreaterThan(5);
+    expect(written.filter(({ type }) => type.startsWith('job.')).length).toBeGreaterThan(3);
     for (const { name, type } of written) expect(REGISTERED, `${type} in ${name}`).toContain(type);
   });
 
