@@ -40,9 +40,31 @@ export interface BenchInstance {
   startWorker(batchSize: number): Promise<BenchWorker>;
   /** Jobs the system still holds as not finished (queued, leased or running); 0 after a full drain. */
   remaining(): Promise<number>;
+  /**
+   * Enqueues `count` ready no-op jobs in one round trip through the system's own enqueue API and resolves
+   * with their ids once they are committed (W2, W3, W4: jobs arriving while workers run).
+   */
+  enqueue(count: number): Promise<string[]>;
+  /**
+   * Starts a long-running worker on its own connection(s), in the system's usual steady-state mode (see
+   * each system's module for how it waits when idle). It calls `onLeased` with the ids of every claim as
+   * soon as the claim returns, then completes them; `stop()` ends it after its current round.
+   */
+  startListener(batchSize: number, onLeased: (ids: readonly string[]) => void): Promise<BenchListener>;
   /** Releases every connection the instance itself opened. */
   close(): Promise<void>;
 }
+
+export interface BenchListener {
+  /** Stops claiming, finishes what it holds, closes its connections; resolves with the jobs completed. */
+  stop(): Promise<{ processed: number }>;
+}
+
+/**
+ * How long a polling worker sleeps after an empty claim before claiming again, for the systems whose
+ * workers poll (JobEngine's Worker SDK, pg-boss's fetch loop). graphile-worker is woken by LISTEN/NOTIFY.
+ */
+export const IDLE_POLL_MS = 10;
 
 export interface BenchWorker {
   /**
@@ -62,6 +84,12 @@ export interface BurnDownOptions {
   batchSize: number;
   /** A drain still running after this long fails the run. */
   timeoutMs: number;
+  /**
+   * CHECKPOINT after the preload (default true). The suite turns it off: on a shared server a checkpoint
+   * flushes every database's dirty buffers and costs seconds per run, and the previous run's
+   * DROP DATABASE has just forced one anyway.
+   */
+  checkpoint?: boolean;
 }
 
 export interface BurnDownResult {
@@ -77,7 +105,7 @@ export async function runBurnDown(system: BenchSystem, options: BurnDownOptions)
     const instance = await system.open(database.url);
     try {
       await instance.preload(options.jobs);
-      await settle(database.url);
+      await settle(database.url, options.checkpoint ?? true);
       return await drainWith(instance, options);
     } finally {
       await instance.close();
@@ -114,12 +142,12 @@ async function drainWith(instance: BenchInstance, options: BurnDownOptions): Pro
  * Leaves every system the same starting point: planner statistics for the preloaded queue (autovacuum may
  * not have run yet) and no dirty buffers from the preload that a checkpoint would flush mid-measurement.
  */
-async function settle(databaseUrl: string): Promise<void> {
+async function settle(databaseUrl: string, checkpoint = true): Promise<void> {
   const client = new pg.Client({ connectionString: databaseUrl, application_name: 'bench-settle' });
   await client.connect();
   try {
     await client.query('VACUUM (ANALYZE)');
-    await client.query('CHECKPOINT');
+    if (checkpoint) await client.query('CHECKPOINT');
   } finally {
     await client.end();
   }
@@ -129,6 +157,23 @@ interface ScratchDatabase {
   url: string;
   drop(): Promise<void>;
 }
+
+/** Runs `use` against a fresh database created for it and dropped afterwards (also on failure). */
+export async function withScratchDatabase<T>(
+  adminUrl: string,
+  label: string,
+  use: (databaseUrl: string) => Promise<T>,
+): Promise<T> {
+  const database = await createScratchDatabase(adminUrl, label);
+  try {
+    return await use(database.url);
+  } finally {
+    await database.drop();
+  }
+}
+
+/** VACUUM (ANALYZE) and CHECKPOINT: the common starting point after a preload. */
+export const settleDatabase = (databaseUrl: string) => settle(databaseUrl);
 
 async function createScratchDatabase(adminUrl: string, systemName: string): Promise<ScratchDatabase> {
   const name = `bench_${systemName.replace(/[^a-z0-9]/gi, '_').toLowerCase()}_${randomBytes(4).toString('hex')}`;
@@ -184,16 +229,4 @@ async function withTimeout<T>(work: Promise<T>, ms: number, message: string): Pr
   }
 }
 
-export interface Spread {
-  median: number;
-  min: number;
-  max: number;
-}
-
-export function spreadOf(values: readonly number[]): Spread {
-  if (values.length === 0) throw new Error('no values to summarize');
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  const median = sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-  return { median, min: sorted[0]!, max: sorted[sorted.length - 1]! };
-}
+export { type Spread, spreadOf } from './stats.ts';

@@ -35,6 +35,10 @@ export const FUNCTIONS = {
   schedules: { entry: 'functions/schedules/handler.ts', description: 'schedules API' },
   backfills: { entry: 'functions/backfills/handler.ts', description: 'backfills API' },
   openapi: { entry: 'functions/openapi/handler.ts', description: 'the OpenAPI document' },
+  queues: {
+    entry: 'functions/queues/handler.ts',
+    description: 'infrastructure queues: redrive the plan and fanout dead-letter queues',
+  },
   audit: {
     entry: 'functions/audit/handler.ts',
     description: 'audit log, signed export bundles (S3 + KMS on AWS), artifacts',
@@ -100,6 +104,8 @@ export const ROUTES: readonly RouteDefinition[] = [
   { method: 'POST', path: '/api/v1/pack-runs', fn: 'pack-runs', authenticated: true },
   { method: 'GET', path: '/api/v1/pack-runs/{id}', fn: 'pack-runs', authenticated: true },
   { method: 'GET', path: '/api/v1/pack-runs/{id}/logs', fn: 'pack-runs', authenticated: true },
+  // :redrive (name: plan | fanout)
+  { method: 'POST', path: '/api/v1/queues/{name}', fn: 'queues', authenticated: true },
   { method: 'POST', path: '/api/v1/quotas', fn: 'flow-control', authenticated: true },
   { method: 'GET', path: '/api/v1/quotas', fn: 'flow-control', authenticated: true },
   { method: 'GET', path: '/api/v1/quotas/summary', fn: 'flow-control', authenticated: true },

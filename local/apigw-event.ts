@@ -46,8 +46,12 @@ export function matchRoute(method: string, path: string): { match: RouteMatch | 
     .map((route) => ({ route, m: route.pattern.exec(path) }))
     .filter((c): c is { route: CompiledRoute; m: RegExpExecArray } => c.m !== null)
     .sort((a, b) => b.route.literalSegments - a.route.literalSegments);
-  const best = candidates.find((c) => c.route.method === method);
-  if (!best) return { match: null, allowed: [...new Set(candidates.map((c) => c.route.method))] };
+  // The most specific resource answers, as API Gateway's resource tree does: PATCH /quotas/summary is a
+  // method the `summary` resource lacks (405), not a PATCH of /quotas/{id}.
+  const resource = candidates[0]?.route.path;
+  const onResource = candidates.filter((c) => c.route.path === resource);
+  const best = onResource.find((c) => c.route.method === method);
+  if (!best) return { match: null, allowed: [...new Set(onResource.map((c) => c.route.method))] };
   const pathParameters: Record<string, string> = {};
   for (const [i, name] of best.route.params.entries()) {
     try {

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Logger, makeWorkerUtils, runMigrations, runOnce, type TaskList } from 'graphile-worker';
+import { Logger, makeWorkerUtils, run, runMigrations, runOnce, type TaskList } from 'graphile-worker';
 import pg from 'pg';
-import type { BenchInstance, BenchSystem, BenchWorker } from '../harness.ts';
+import type { BenchInstance, BenchListener, BenchSystem, BenchWorker } from '../harness.ts';
 import { packageVersion } from '../package-version.ts';
 
 /**
@@ -40,7 +40,8 @@ export const benchSystem: BenchSystem = {
   batching: (batchSize) => (batchSize === 1 ? 'off (defaults)' : 'localQueue + completeJobBatchDelay'),
   async open(databaseUrl) {
     await runMigrations({ connectionString: databaseUrl, logger });
-    const pool = openPool(databaseUrl, 1, 'bench-gw-admin');
+    // Four connections: the open-loop workloads keep up to four enqueue statements in flight.
+    const pool = openPool(databaseUrl, 4, 'bench-gw-admin');
     const utils = await makeWorkerUtils({ pgPool: pool, logger });
     const instance: BenchInstance = {
       async preload(count) {
@@ -49,7 +50,14 @@ export const benchSystem: BenchSystem = {
           await utils.addJobs(Array.from({ length: size }, () => ({ identifier: TASK, payload: {} })));
         }
       },
+      async enqueue(count) {
+        const added = await utils.addJobs(
+          Array.from({ length: count }, () => ({ identifier: TASK, payload: {} })),
+        );
+        return added.map((job) => String(job.id));
+      },
       startWorker: (batchSize) => startWorker(databaseUrl, batchSize),
+      startListener: (batchSize, onLeased) => startListener(databaseUrl, batchSize, onLeased),
       async remaining() {
         const { rows } = await pool.query<{ count: number }>(
           'select count(*)::int as count from graphile_worker._private_jobs',
@@ -64,6 +72,53 @@ export const benchSystem: BenchSystem = {
     return instance;
   },
 };
+
+function workerPreset(batchSize: number) {
+  return {
+    worker:
+      batchSize === 1
+        ? {}
+        : { localQueue: { size: batchSize }, completeJobBatchDelay: COMPLETE_JOB_BATCH_DELAY_MS },
+  };
+}
+
+/**
+ * Steady state: graphile-worker's own `run()` (concurrency 1, same batching as in the burn-down), which
+ * LISTENs for new jobs, so it is woken by a NOTIFY rather than polling. The task body reports the job at
+ * its start: graphile-worker runs a task right after its fetch has locked the job.
+ */
+async function startListener(
+  databaseUrl: string,
+  batchSize: number,
+  onLeased: (ids: readonly string[]) => void,
+): Promise<BenchListener> {
+  // One connection held by LISTEN, one to fetch on while a completion is in flight.
+  const pool = openPool(databaseUrl, WORKER_POOL_SIZE + 1, 'bench-gw-listener');
+  let processed = 0;
+  const taskList: TaskList = {
+    [TASK]: async (_payload, helpers) => {
+      onLeased([String(helpers.job.id)]);
+      processed++;
+    },
+  };
+  const runner = await run({
+    pgPool: pool,
+    taskList,
+    logger,
+    concurrency: 1,
+    noHandleSignals: true,
+    preset: workerPreset(batchSize),
+  });
+  return {
+    async stop() {
+      await runner.stop();
+      await runner.promise;
+      await untilIdle(pool);
+      await pool.end();
+      return { processed };
+    },
+  };
+}
 
 async function startWorker(databaseUrl: string, batchSize: number): Promise<BenchWorker> {
   const pool = openPool(databaseUrl, WORKER_POOL_SIZE, 'bench-gw-worker');
@@ -83,12 +138,7 @@ async function startWorker(databaseUrl: string, batchSize: number): Promise<Benc
         logger,
         concurrency: 1,
         noHandleSignals: true,
-        preset: {
-          worker:
-            batchSize === 1
-              ? {}
-              : { localQueue: { size: batchSize }, completeJobBatchDelay: COMPLETE_JOB_BATCH_DELAY_MS },
-        },
+        preset: workerPreset(batchSize),
       });
       await untilIdle(pool);
       return { processed };

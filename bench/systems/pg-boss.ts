@@ -1,5 +1,13 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { PgBoss } from 'pg-boss';
-import type { BenchInstance, BenchSystem, BenchWorker } from '../harness.ts';
+import {
+  type BenchInstance,
+  type BenchListener,
+  type BenchSystem,
+  type BenchWorker,
+  IDLE_POLL_MS,
+} from '../harness.ts';
 import { packageVersion } from '../package-version.ts';
 
 /**
@@ -20,7 +28,8 @@ export const benchSystem: BenchSystem = {
   version: packageVersion('pg-boss'),
   batching: (batchSize) => (batchSize === 1 ? 'fetch 1 + complete 1' : `fetch + complete(${batchSize})`),
   async open(databaseUrl) {
-    const boss = new PgBoss({ connectionString: databaseUrl, max: 1, ...backgroundOff });
+    // Four connections: the open-loop workloads keep up to four enqueue statements in flight.
+    const boss = new PgBoss({ connectionString: databaseUrl, max: 4, ...backgroundOff });
     boss.on('error', (error) => console.error('pg-boss error:', error));
     await boss.start();
     await boss.createQueue(QUEUE);
@@ -34,7 +43,13 @@ export const benchSystem: BenchSystem = {
           );
         }
       },
+      async enqueue(count) {
+        const jobs = Array.from({ length: count }, () => ({ id: randomUUID(), data: {} }));
+        await boss.insert(QUEUE, jobs);
+        return jobs.map((job) => job.id);
+      },
       startWorker: (batchSize) => startWorker(databaseUrl, batchSize),
+      startListener: (batchSize, onLeased) => startListener(databaseUrl, batchSize, onLeased),
       async remaining() {
         const { rows } = await boss
           .getDb()
@@ -66,5 +81,44 @@ async function startWorker(databaseUrl: string, batchSize: number): Promise<Benc
       }
     },
     close: () => boss.stop({ graceful: false }),
+  };
+}
+
+/**
+ * Steady state: the same fetch → complete loop, sleeping {@link IDLE_POLL_MS} after an empty fetch.
+ * pg-boss's own `work()` polls no faster than every 0.5 s, which would dominate every latency measured.
+ */
+async function startListener(
+  databaseUrl: string,
+  batchSize: number,
+  onLeased: (ids: readonly string[]) => void,
+): Promise<BenchListener> {
+  const boss = new PgBoss({ connectionString: databaseUrl, max: 1, migrate: false, ...backgroundOff });
+  boss.on('error', (error) => console.error('pg-boss error:', error));
+  await boss.start();
+  let stopping = false;
+  let processed = 0;
+  const loop = (async () => {
+    while (!stopping) {
+      const jobs = await boss.fetch(QUEUE, { batchSize });
+      if (jobs.length === 0) {
+        await sleep(IDLE_POLL_MS);
+        continue;
+      }
+      onLeased(jobs.map((job) => job.id));
+      const { affected } = (await boss.complete(QUEUE, jobs)) as { affected: number };
+      processed += affected;
+    }
+  })();
+  return {
+    async stop() {
+      stopping = true;
+      try {
+        await loop;
+      } finally {
+        await boss.stop({ graceful: false });
+      }
+      return { processed };
+    },
   };
 }

@@ -62,21 +62,16 @@ export const handler = tenantApi({
     body: UpdateQuotaBody,
     handle: async ({ ctx, body, params }) => ({
       status: 200,
-      body: await ctx.runtime.flowControl.updateQuota(
-        operatorCall(ctx, OPERATOR_NOTE_RULES.quota),
-        params.id!,
-        body,
-      ),
+      // A reason is required, checked after the lookup so an unknown id answers 404 first.
+      body: await ctx.runtime.flowControl.updateQuota(operatorCall(ctx), params.id!, body),
     }),
   }),
   'DELETE /api/v1/quotas/{id}': operation<TenantContext>({
     scope: 'orch:quota',
     handle: async ({ ctx, params }) => ({
       status: 200,
-      body: await ctx.runtime.flowControl.deleteQuota(
-        operatorCall(ctx, OPERATOR_NOTE_RULES.quota),
-        params.id!,
-      ),
+      // A reason is required, but an unknown id answers 404 first: the service checks it after the lookup.
+      body: await ctx.runtime.flowControl.deleteQuota(operatorCall(ctx), params.id!),
     }),
   }),
   'POST /api/v1/quotas/{id}:pause': operation<TenantContext>({
@@ -124,21 +119,16 @@ export const handler = tenantApi({
     body: UpdateBucketBody,
     handle: async ({ ctx, body, params }) => ({
       status: 200,
-      body: await ctx.runtime.flowControl.updateBucket(
-        operatorCall(ctx, OPERATOR_NOTE_RULES.quota),
-        params.id!,
-        body,
-      ),
+      // A reason is required, checked after the lookup so an unknown id answers 404 first.
+      body: await ctx.runtime.flowControl.updateBucket(operatorCall(ctx), params.id!, body),
     }),
   }),
   'DELETE /api/v1/buckets/{id}': operation<TenantContext>({
     scope: 'orch:quota',
     handle: async ({ ctx, params }) => ({
       status: 200,
-      body: await ctx.runtime.flowControl.deleteBucket(
-        operatorCall(ctx, OPERATOR_NOTE_RULES.quota),
-        params.id!,
-      ),
+      // A reason is required, but an unknown id answers 404 first: the service checks it after the lookup.
+      body: await ctx.runtime.flowControl.deleteBucket(operatorCall(ctx), params.id!),
     }),
   }),
   'POST /api/v1/throttles': operation<TenantContext, typeof CreateThrottleBody>({

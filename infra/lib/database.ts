@@ -42,6 +42,12 @@ export interface DatabaseProps {
   readonly secretRotation?: Duration;
   /** @default RemovalPolicy.SNAPSHOT */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * RDS Proxy MaxConnectionsPercent: the proxy's pool as a share of the cluster's max_connections
+   * (connection-budget.ts); the rest stays for direct admin sessions and the rotation function.
+   * @default 90
+   */
+  readonly proxyMaxConnectionsPercent?: number;
   /** overrides for the cluster */
   readonly clusterProps?: Partial<DatabaseClusterProps>;
 }
@@ -98,6 +104,7 @@ export class Database extends Construct {
       vpcSubnets: isolated,
       secrets: [this.secret],
       requireTLS: true,
+      maxConnectionsPercent: props.proxyMaxConnectionsPercent ?? 90,
       // a Lambda connection is short-lived: return idle client connections to the pool quickly
       idleClientTimeout: Duration.minutes(5),
     });

@@ -18,9 +18,21 @@ export function addJobEngine(app: App, props: Partial<JobEngineStackProps> = {})
     ...props,
     settings,
     auth: props.auth ?? authSettingsFromContext(settings.name, (key) => app.node.tryGetContext(key)),
+    ...alarmTopicFromContext(app, settings.name),
   });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return stack;
+}
+
+/** `alarms:<env>:topicArn`: the SNS topic the environment's alarms notify, when given. */
+export function alarmTopicFromContext(app: App, environment: string): { alarmTopicArn?: string } {
+  const key = `alarms:${environment}:topicArn`;
+  const value: unknown = app.node.tryGetContext(key);
+  if (value === undefined || value === '') return {};
+  if (typeof value !== 'string' || !/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]+$/.test(value)) {
+    throw new Error(`Context "${key}" must be an SNS topic ARN, got ${JSON.stringify(value)}`);
+  }
+  return { alarmTopicArn: value };
 }
 
 function environmentFromContext(app: App): Environment | undefined {

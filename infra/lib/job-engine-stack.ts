@@ -2,16 +2,21 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CfnOutput, Duration, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import { SubnetType } from 'aws-cdk-lib/aws-ec2';
+import { Topic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import { FUNCTIONS, type FunctionName, ROUTES } from '../../functions/routes.ts';
+import { AuditExports } from './audit-exports.ts';
 import { JwtAuthorizer } from './authorizer.ts';
 import { Broadcaster } from './broadcaster.ts';
+import { CONNECTIONS_PER_CONTAINER } from './connection-budget.ts';
+import { ConsoleSite } from './console.ts';
 import { CoreLayer } from './core-layer.ts';
 import { CursorSecret } from './cursor-secret.ts';
 import { DATABASE_ROLES, Database } from './database.ts';
 import { DomainEventBus } from './event-bus.ts';
 import type { JobEngineFunction, JobEngineFunctionProps } from './job-engine-function.ts';
 import { Migrations } from './migrations.ts';
+import { Monitoring } from './monitoring.ts';
 import { Network } from './network.ts';
 import { Planner } from './planner.ts';
 import { Queues } from './queues.ts';
@@ -44,10 +49,26 @@ export const FANOUT_QUEUE_REST_PRODUCERS: readonly FunctionName[] = [
   ...new Set(ROUTES.filter((route) => route.method !== 'GET').map((route) => route.fn)),
 ];
 
+/**
+ * Wiring a REST function needs beyond the shared runtime props, keyed by its name in FUNCTIONS and applied
+ * when a function of that name exists - so a function another change adds (`audit`, which builds export
+ * bundles) is wired the moment it appears in the table, and nothing is granted to a function that is not.
+ */
+export const FUNCTION_WIRING: Readonly<
+  Record<string, (fn: JobEngineFunction, stack: JobEngineStack) => void>
+> = {
+  // the audit export code reads AUDIT_EXPORT_BUCKET and AUDIT_SIGNING_KMS_KEY_ID
+  audit: (fn, stack) => stack.auditExports.grantExporter(fn),
+  // POST /api/v1/queues/{name}:redrive
+  queues: (fn, stack) => stack.queues.grantRedrive(fn),
+};
+
 export interface JobEngineStackProps extends StackProps {
   readonly settings: EnvironmentSettings;
   /** the token issuer the functions trust (see `authSettingsFromContext`) */
   readonly auth: AuthSettings;
+  /** an SNS topic every alarm notifies (context `alarms:<env>:topicArn`); none: console only */
+  readonly alarmTopicArn?: string;
   /** @default PROJECT_ROOT */
   readonly projectRoot?: string;
 }
@@ -64,9 +85,12 @@ export class JobEngineStack extends Stack {
   readonly authorizer: JwtAuthorizer;
   readonly restApi: RestApi;
   readonly webSocketApi: WebSocketApi;
+  readonly console: ConsoleSite;
   readonly ticks: Ticks;
   readonly planner: Planner;
   readonly broadcaster: Broadcaster;
+  readonly auditExports: AuditExports;
+  readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: JobEngineStackProps) {
     super(scope, id, props);
@@ -89,11 +113,16 @@ export class JobEngineStack extends Stack {
       backupRetention: settings.database.backupRetention,
       secretRotation: settings.database.secretRotation,
       removalPolicy: settings.removalPolicy,
+      proxyMaxConnectionsPercent: settings.connectionBudget.proxyMaxConnectionsPercent,
     });
     this.database.allowClientsFrom(this.network.functionSecurityGroup);
     this.queues = new Queues(this, 'Queues', { consumerTimeout: QUEUE_CONSUMER_TIMEOUT });
     this.coreLayer = new CoreLayer(this, 'CoreLayer', { projectRoot });
     this.cursorSecret = new CursorSecret(this, 'CursorSecret', { removalPolicy: settings.removalPolicy });
+    this.auditExports = new AuditExports(this, 'AuditExports', {
+      infrequentAccessAfter: settings.exports.infrequentAccessAfter,
+      expireAfter: settings.exports.expireAfter,
+    });
 
     const deploymentProps = {
       projectRoot,
@@ -157,6 +186,7 @@ export class JobEngineStack extends Stack {
       authorizer: this.authorizer.authorizer,
       functionProps: {
         ...runtimeProps,
+        environment: { ...runtimeProps.environment, DB_POOL_MAX: String(CONNECTIONS_PER_CONTAINER.rest) },
         reservedConcurrentExecutions: settings.reservedConcurrency.restFunction,
       },
       streamingFunctionProps: { reservedConcurrentExecutions: settings.reservedConcurrency.streamFunction },
@@ -169,6 +199,7 @@ export class JobEngineStack extends Stack {
       projectRoot,
       functionProps: {
         ...systemProps,
+        environment: { ...systemProps.environment, DB_POOL_MAX: String(CONNECTIONS_PER_CONTAINER.webSocket) },
         reservedConcurrentExecutions: settings.reservedConcurrency.webSocketFunction,
       },
       throttlingRateLimit: settings.api.throttlingRateLimit,
@@ -178,7 +209,11 @@ export class JobEngineStack extends Stack {
     });
     this.ticks = new Ticks(this, 'Ticks', {
       projectRoot,
-      functionProps: { ...systemProps, reservedConcurrentExecutions: settings.reservedConcurrency.tick },
+      functionProps: {
+        ...systemProps,
+        environment: { ...systemProps.environment, DB_POOL_MAX: String(CONNECTIONS_PER_CONTAINER.tick) },
+        reservedConcurrentExecutions: settings.reservedConcurrency.tick,
+      },
     });
     // The outbox publisher: only the tick puts domain events on the bus.
     this.eventBus = new DomainEventBus(this, 'EventBus', { eventBusName: settings.eventBus.name });
@@ -212,13 +247,59 @@ export class JobEngineStack extends Stack {
       fn.addEnvironment('FANOUT_QUEUE_URL', this.queues.fanout.queue.queueUrl);
       this.queues.fanout.queue.grantSendMessages(fn);
     }
+    for (const [name, wire] of Object.entries(FUNCTION_WIRING)) {
+      const fn = this.restApi.functions[name];
+      if (fn) wire(fn, this);
+    }
+
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      functions: {
+        ...Object.fromEntries(
+          Object.entries(this.restApi.functions).map(([name, fn]) => [`rest-${name}`, fn]),
+        ),
+        ...Object.fromEntries(
+          Object.entries(this.webSocketApi.functions).map(([name, fn]) => [`ws-${name}`, fn]),
+        ),
+        tick: this.ticks.function,
+        planner: this.planner.function,
+        broadcaster: this.broadcaster.function,
+        authorizer: this.authorizer.function,
+      },
+      queues: { plan: this.queues.plan.queue, fanout: this.queues.fanout.queue },
+      deadLetterQueues: {
+        plan: this.queues.plan.deadLetterQueue,
+        fanout: this.queues.fanout.deadLetterQueue,
+        tick: this.ticks.deadLetterQueue,
+      },
+      restApi: this.restApi.api,
+      dashboardName: `JobEngine-${settings.name}`,
+      apiLatencyP99: settings.alarms.apiLatencyP99,
+      deadLetteredPer5Minutes: settings.alarms.deadLetteredPer5Minutes,
+      leasesExpiredPer5Minutes: settings.alarms.leasesExpiredPer5Minutes,
+      streamLagP99: settings.alarms.streamLagP99,
+      ...(props.alarmTopicArn
+        ? { alarmTopic: Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn) }
+        : {}),
+    });
+
+    // The operator Console: static assets on S3 behind CloudFront, which also proxies the REST API so the
+    // Console calls its own origin.
+    this.console = new ConsoleSite(this, 'Console', {
+      projectRoot,
+      restApi: this.restApi.api,
+      webSocketUrl: this.webSocketApi.url,
+    });
 
     new CfnOutput(this, 'RestApiUrl', { value: this.restApi.api.url });
+    new CfnOutput(this, 'ConsoleUrl', { value: this.console.url });
     new CfnOutput(this, 'WebSocketUrl', { value: this.webSocketApi.url });
     new CfnOutput(this, 'PlanQueueUrl', { value: this.queues.plan.queue.queueUrl });
     new CfnOutput(this, 'FanoutQueueUrl', { value: this.queues.fanout.queue.queueUrl });
     new CfnOutput(this, 'EventBusName', { value: this.eventBus.eventBusName });
     new CfnOutput(this, 'EventBusArn', { value: this.eventBus.eventBusArn });
+    new CfnOutput(this, 'ExportBucketName', { value: this.auditExports.bucket.bucketName });
+    new CfnOutput(this, 'SigningKeyArn', { value: this.auditExports.signingKey.keyArn });
+    new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboardName });
   }
 
   /** every function that runs the core's runtime (the migration function only migrates) */

@@ -1,4 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
+import type { IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Queue, QueueEncryption, type QueueProps } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
@@ -68,5 +69,28 @@ export class Queues extends Construct {
     super(scope, id);
     this.plan = new QueueWithDeadLetter(this, 'Plan', props);
     this.fanout = new QueueWithDeadLetter(this, 'Fanout', props);
+  }
+
+  /**
+   * What `POST /api/v1/queues/{name}:redrive` needs (ADR 0013), for both pairs: on each DLQ, start a move
+   * task or receive and delete (the fallback) and read its attributes; on each work queue, send and read
+   * its attributes (the move task's destination ARN). Plus the four URLs in the environment.
+   */
+  grantRedrive(grantee: IGrantable & { addEnvironment(key: string, value: string): unknown }): void {
+    for (const [name, pair] of [
+      ['PLAN', this.plan],
+      ['FANOUT', this.fanout],
+    ] as const) {
+      pair.deadLetterQueue.grant(
+        grantee,
+        'sqs:StartMessageMoveTask',
+        'sqs:ReceiveMessage',
+        'sqs:DeleteMessage',
+        'sqs:GetQueueAttributes',
+      );
+      pair.queue.grant(grantee, 'sqs:SendMessage', 'sqs:GetQueueAttributes');
+      grantee.addEnvironment(`${name}_QUEUE_URL`, pair.queue.queueUrl);
+      grantee.addEnvironment(`${name}_DLQ_URL`, pair.deadLetterQueue.queueUrl);
+    }
   }
 }

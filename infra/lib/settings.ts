@@ -1,6 +1,13 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { FlowLogTrafficType } from 'aws-cdk-lib/aws-ec2';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { FUNCTIONS } from '../../functions/routes.ts';
+import {
+  assertWithinAccountConcurrency,
+  type ConnectionBudget,
+  concurrencyWithin,
+  connectionsByConsumer,
+} from './connection-budget.ts';
 
 /**
  * Per-environment settings, chosen with `-c env=<name>` (cdk.json defaults to `dev`).
@@ -13,6 +20,13 @@ export interface EnvironmentSettings {
     readonly natGateways: number;
     readonly flowLogTraffic: FlowLogTrafficType;
   };
+  /**
+   * The database connection budget (connection-budget.ts, ADR 0013): the planner's and broadcaster's
+   * budgets and the reserved concurrency below are derived from it, never set by hand.
+   */
+  readonly connectionBudget: ConnectionBudget;
+  /** the account's Lambda concurrency quota the reservations must fit (Lambda keeps 100 unreserved) */
+  readonly lambdaAccountConcurrency: number;
   readonly database: {
     readonly minCapacityAcu: number;
     readonly maxCapacityAcu: number;
@@ -45,6 +59,22 @@ export interface EnvironmentSettings {
     /** the name other services' rules and cross-account policies refer to */
     readonly name: string;
   };
+  readonly exports: {
+    /** export bundles move to Infrequent Access after this many days */
+    readonly infrequentAccessAfter: Duration;
+    /** and expire after this many (a signed bundle can always be produced again from the audit log) */
+    readonly expireAfter: Duration;
+  };
+  readonly alarms: {
+    /** API latency (p99 of API Gateway's Latency) above which the latency alarm fires */
+    readonly apiLatencyP99: Duration;
+    /** dead letters per 5 minutes that count as growth worth a page */
+    readonly deadLetteredPer5Minutes: number;
+    /** expired leases per 5 minutes (workers dying or lease times too short) */
+    readonly leasesExpiredPer5Minutes: number;
+    /** event commit → WebSocket delivery, p99 */
+    readonly streamLagP99: Duration;
+  };
   readonly logRetention: RetentionDays;
   /** applied to stateful resources: the database cluster and log groups */
   readonly removalPolicy: RemovalPolicy;
@@ -66,22 +96,69 @@ export interface EnvironmentSettings {
 
 export type EnvironmentName = 'dev' | 'prod';
 
+/** REST functions that answer one buffered request per container (the streaming one is sized apart). */
+const BUFFERED_REST_FUNCTIONS = Object.values(FUNCTIONS).filter(
+  (fn) => !('streaming' in fn && fn.streaming),
+).length;
+
+/** What the proxy's pool is split into, per family (ADR 0013). */
+const SHARES: ConnectionBudget['shares'] = {
+  rest: 0.5,
+  stream: 0.1,
+  webSocket: 0.1,
+  tick: 0.02,
+  planner: 0.1,
+  broadcaster: 0.1,
+};
+
+const DEV_BUDGET: ConnectionBudget = { maxCapacityAcu: 4, proxyMaxConnectionsPercent: 90, shares: SHARES };
+const PROD_BUDGET: ConnectionBudget = { maxCapacityAcu: 32, proxyMaxConnectionsPercent: 90, shares: SHARES };
+
+/** Reserved concurrency derived from a budget; the tick runs one at a time whatever the budget. */
+function reservedConcurrencyFrom(budget: ConnectionBudget, accountConcurrency: number) {
+  const reserved = {
+    restFunction: concurrencyWithin(budget, 'rest', BUFFERED_REST_FUNCTIONS),
+    webSocketFunction: concurrencyWithin(budget, 'webSocket', 3),
+    tick: 1,
+    streamFunction: concurrencyWithin(budget, 'stream'),
+  };
+  assertWithinAccountConcurrency(
+    [
+      reserved.restFunction * BUFFERED_REST_FUNCTIONS,
+      reserved.webSocketFunction * 3,
+      reserved.tick,
+      reserved.streamFunction,
+    ],
+    accountConcurrency,
+  );
+  return reserved;
+}
+
 export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentSettings>> = {
   dev: {
     name: 'dev',
+    connectionBudget: DEV_BUDGET,
+    lambdaAccountConcurrency: 10,
     network: { natGateways: 1, flowLogTraffic: FlowLogTrafficType.REJECT },
     database: {
       minCapacityAcu: 0.5,
-      maxCapacityAcu: 4,
+      maxCapacityAcu: DEV_BUDGET.maxCapacityAcu,
       readers: 0,
       deletionProtection: false,
       backupRetention: Duration.days(1),
       secretRotation: Duration.days(30),
     },
     api: { throttlingRateLimit: 50, throttlingBurstLimit: 100 },
-    planner: { connectionBudget: 5 },
-    broadcaster: { connectionBudget: 4 },
+    planner: { connectionBudget: connectionsByConsumer(DEV_BUDGET).planner },
+    broadcaster: { connectionBudget: connectionsByConsumer(DEV_BUDGET).broadcaster },
     eventBus: { name: 'jobengine-dev' },
+    exports: { infrequentAccessAfter: Duration.days(30), expireAfter: Duration.days(90) },
+    alarms: {
+      apiLatencyP99: Duration.seconds(3),
+      deadLetteredPer5Minutes: 50,
+      leasesExpiredPer5Minutes: 100,
+      streamLagP99: Duration.seconds(10),
+    },
     logRetention: RetentionDays.TWO_WEEKS,
     removalPolicy: RemovalPolicy.DESTROY,
     reservedConcurrency: {
@@ -93,23 +170,33 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentSettings>
   },
   prod: {
     name: 'prod',
+    connectionBudget: PROD_BUDGET,
+    // a production account's raised quota; the derived reservations are checked against it
+    lambdaAccountConcurrency: 5000,
     network: { natGateways: 2, flowLogTraffic: FlowLogTrafficType.ALL },
     database: {
       minCapacityAcu: 2,
-      maxCapacityAcu: 32,
+      maxCapacityAcu: PROD_BUDGET.maxCapacityAcu,
       readers: 1,
       deletionProtection: true,
       backupRetention: Duration.days(14),
       secretRotation: Duration.days(30),
     },
     api: { throttlingRateLimit: 500, throttlingBurstLimit: 1000 },
-    planner: { connectionBudget: 20 },
-    broadcaster: { connectionBudget: 20 },
+    planner: { connectionBudget: connectionsByConsumer(PROD_BUDGET).planner },
+    broadcaster: { connectionBudget: connectionsByConsumer(PROD_BUDGET).broadcaster },
     eventBus: { name: 'jobengine-prod' },
+    exports: { infrequentAccessAfter: Duration.days(30), expireAfter: Duration.days(400) },
+    alarms: {
+      apiLatencyP99: Duration.seconds(2),
+      deadLetteredPer5Minutes: 20,
+      leasesExpiredPer5Minutes: 50,
+      streamLagP99: Duration.seconds(5),
+    },
     logRetention: RetentionDays.THREE_MONTHS,
     removalPolicy: RemovalPolicy.RETAIN,
-    // one tick at a time (a slow tick must not overlap the next one); one execution per open SSE stream
-    reservedConcurrency: { restFunction: 100, webSocketFunction: 50, tick: 1, streamFunction: 200 },
+    // from the connection budget; one tick at a time (a slow tick must not overlap the next one)
+    reservedConcurrency: reservedConcurrencyFrom(PROD_BUDGET, 5000),
   },
 };
 

@@ -365,6 +365,45 @@ describe('the API honours its OpenAPI document', () => {
     expect(real.json.replayed).toEqual([{ deadLetterId: c.deadLetterId, jobId: expect.any(String) }]);
   });
 
+  it('queues: redrive a dead-letter queue (in process: receive/send/delete), platform operators only', async () => {
+    const operator = await e.runtime.token({ tenants: '*' });
+    const reason = { 'X-Stella-Operator-Reason': 'contract: planner fixed' };
+    const dry = await call('POST', '/api/v1/queues/plan:redrive', {
+      token: operator,
+      headers: reason,
+      body: { dryRun: true },
+    });
+    expectStatus(dry, 200);
+    expect(dry.json).toEqual({ queue: 'plan', dryRun: true, method: 'none', moved: 0, available: 0 });
+    const real = await call('POST', '/api/v1/queues/fanout:redrive', {
+      token: operator,
+      headers: reason,
+      body: { maxMessages: 10 },
+    });
+    expectStatus(real, 200);
+    expect(real.json).toMatchObject({
+      queue: 'fanout',
+      dryRun: false,
+      method: 'receive-send-delete',
+      moved: 0,
+    });
+    expectStatus(
+      await call('POST', '/api/v1/queues/plan:redrive', { token: operator, body: {} }),
+      400,
+      'VALIDATION_FAILED',
+    );
+    expectStatus(
+      await call('POST', '/api/v1/queues/plan:redrive', { headers: reason, body: {} }),
+      403,
+      'FORBIDDEN',
+    );
+    expectStatus(
+      await call('POST', '/api/v1/queues/events:redrive', { token: operator, headers: reason, body: {} }),
+      404,
+      'NOT_FOUND',
+    );
+  });
+
   it('pack runs: create in a project, read, logs', async () => {
     const created = await call('POST', '/api/v1/pack-runs', {
       body: { pack: 'sbom-scan@1.4', projectId: 'contract-project', params: { image: 'app:1' } },
@@ -542,6 +581,63 @@ describe('the API honours its OpenAPI document', () => {
       400,
       'VALIDATION_FAILED',
     );
+  });
+
+  it('flow control: quotas, buckets, throttles, source pause, circuits, incidents, explain, 429', async () => {
+    const reason = { 'X-Stella-Operator-Reason': 'contract test' };
+    const quota = await call('POST', '/api/v1/quotas', {
+      headers: reason,
+      body: { jobType: 'contract.fc', maxQueued: 1, burst: 5, refillPerHour: 60 },
+    });
+    expectStatus(quota, 201);
+    const id = quota.json.id;
+    expectStatus(await call('GET', '/api/v1/quotas?job_type=contract.fc'), 200);
+    expectStatus(await call('GET', `/api/v1/quotas/${id}`), 200);
+    expectStatus(await call('PATCH', `/api/v1/quotas/${id}`, { headers: reason, body: { weight: 2 } }), 200);
+    expectStatus(await call('POST', `/api/v1/quotas/${id}:pause`), 200);
+    expectStatus(await call('POST', `/api/v1/quotas/${id}:resume`), 200);
+    const job = await call('POST', '/api/v1/jobs', { body: { type: 'contract.fc' } });
+    expectStatus(job, 201);
+    const limited = await call('POST', '/api/v1/jobs', { body: { type: 'contract.fc' } });
+    expectStatus(limited, 429, 'RATE_LIMITED');
+    expect(limited.headers.get('x-ratelimit-limit')).toBe('1');
+    expectStatus(await call('GET', '/api/v1/quotas/summary'), 200);
+    expectStatus(await call('GET', `/api/v1/jobs/${job.json.id}/explain`), 200);
+    expectStatus(await call('DELETE', `/api/v1/quotas/${id}`, { headers: reason }), 200);
+    expectStatus(await call('GET', `/api/v1/quotas/${id}`), 404);
+
+    const bucket = await call('POST', '/api/v1/buckets', {
+      headers: reason,
+      body: { sourceHost: 'contract.example', burst: 5, refillPerHour: 60 },
+    });
+    expectStatus(bucket, 201);
+    expectStatus(await call('GET', '/api/v1/buckets'), 200);
+    expectStatus(await call('GET', `/api/v1/buckets/${bucket.json.id}`), 200);
+    expectStatus(
+      await call('PATCH', `/api/v1/buckets/${bucket.json.id}`, {
+        headers: reason,
+        body: { refillPerHour: 120 },
+      }),
+      200,
+    );
+    expectStatus(await call('DELETE', `/api/v1/buckets/${bucket.json.id}`, { headers: reason }), 200);
+
+    const throttle = await call('POST', '/api/v1/throttles', {
+      headers: reason,
+      body: { target: { kind: 'tenant' }, kind: 'concurrency', maxConcurrency: 3 },
+    });
+    expectStatus(throttle, 201);
+    expectStatus(await call('GET', '/api/v1/throttles?active=true'), 200);
+    expectStatus(await call('POST', `/api/v1/throttles/${throttle.json.id}:lift`), 200);
+
+    const source = await call('POST', '/api/v1/sources', {
+      body: { name: 'contract-fc', type: 'feed', upstreamHost: 'contract.example' },
+    });
+    expectStatus(await call('POST', `/api/v1/sources/${source.json.id}:pause`, { headers: reason }), 200);
+    expectStatus(await call('POST', `/api/v1/sources/${source.json.id}:pause`), 409, 'ILLEGAL_TRANSITION');
+    expectStatus(await call('POST', `/api/v1/sources/${source.json.id}:resume`), 200);
+    expectStatus(await call('GET', '/api/v1/circuits?state=closed'), 200);
+    expectStatus(await call('GET', '/api/v1/incidents?status=open'), 200);
   });
 
   it('errors: authentication, tenant, scope, media type, JSON, size', async () => {

@@ -268,7 +268,9 @@ describe('broadcaster', () => {
     expect(synth.stack.broadcaster.maxConcurrency).toBe(broadcasterMaxConcurrency(connectionBudget));
     synth.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       FunctionName: { Ref: id(synth.stack.broadcaster.function) },
-      ScalingConfig: { MaximumConcurrency: connectionBudget / BROADCASTER_CONNECTIONS_PER_CONTAINER },
+      ScalingConfig: {
+        MaximumConcurrency: Math.floor(connectionBudget / BROADCASTER_CONNECTIONS_PER_CONTAINER),
+      },
     });
     synth.template.hasResourceProperties('AWS::Lambda::Function', {
       Description: Match.stringLikeRegexp('^fanout queue consumer'),
@@ -289,7 +291,7 @@ describe('broadcaster', () => {
 });
 
 describe('plan queue producers', () => {
-  it('are the runs function only: no other role may send to the plan queue', () => {
+  it('are the runs function and the redrive function only: no other role may send to the plan queue', () => {
     const planQueueArn = { 'Fn::GetAtt': [id(synth.stack.queues.plan.queue), 'Arn'] };
     const senders = Object.values(synth.template.findResources('AWS::IAM::Policy')).filter((policy) =>
       (policy.Properties.PolicyDocument.Statement as Statement[]).some(
@@ -298,9 +300,16 @@ describe('plan queue producers', () => {
           JSON.stringify(statement.Resource).includes(JSON.stringify(planQueueArn)),
       ),
     );
-    expect(senders.flatMap((policy) => policy.Properties.Roles)).toEqual([
-      { Ref: id(synth.stack.restApi.functions.runs!.role!) },
-    ]);
+    expect(
+      senders
+        .flatMap((policy) => policy.Properties.Roles)
+        .map((role: { Ref: string }) => role.Ref)
+        .sort(),
+    ).toEqual(
+      [synth.stack.restApi.functions.runs!, synth.stack.restApi.functions.queues!]
+        .map((fn) => id(fn.role!))
+        .sort(),
+    );
   });
 });
 

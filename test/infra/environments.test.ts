@@ -1,12 +1,19 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, Token, Validations } from 'aws-cdk-lib';
+import { Match } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addJobEngine } from '../../infra/lib/job-engine-app.ts';
 import { plannerMaxConcurrency } from '../../infra/lib/planner.ts';
 import { authSettingsFromContext, ENVIRONMENTS, settingsFor } from '../../infra/lib/settings.ts';
-import { cdkJsonContext, PROD_AUTH_CONTEXT, type SynthesizedJobEngine, synthJobEngine } from './synth.ts';
+import {
+  cdkJsonContext,
+  logicalIdOf,
+  PROD_AUTH_CONTEXT,
+  type SynthesizedJobEngine,
+  synthJobEngine,
+} from './synth.ts';
 
 interface ValidationReport {
   pluginReports: {
@@ -158,6 +165,27 @@ describe.each(['dev', 'prod'] as const)('the %s app', (env) => {
       ScalingConfig: {
         MaximumConcurrency: plannerMaxConcurrency(ENVIRONMENTS[env].planner.connectionBudget),
       },
+    });
+  });
+
+  it('reserves concurrency as its connection budget says: prod per family, dev none', () => {
+    const { reservedConcurrency } = ENVIRONMENTS[env];
+    const functions = synth.template.findResources('AWS::Lambda::Function');
+    const reservedOf = (fn: { node: { defaultChild?: unknown } }) =>
+      functions[logicalIdOf(fn, synth.stack)]?.Properties.ReservedConcurrentExecutions;
+    for (const [name, fn] of Object.entries(synth.stack.restApi.functions)) {
+      expect(reservedOf(fn), name).toBe(
+        name === 'streams' ? reservedConcurrency.streamFunction : reservedConcurrency.restFunction,
+      );
+    }
+    for (const fn of Object.values(synth.stack.webSocketApi.functions)) {
+      expect(reservedOf(fn)).toBe(reservedConcurrency.webSocketFunction);
+    }
+    expect(reservedOf(synth.stack.ticks.function)).toBe(reservedConcurrency.tick);
+    synth.template.hasResourceProperties('AWS::RDS::DBProxyTargetGroup', {
+      ConnectionPoolConfigurationInfo: Match.objectLike({
+        MaxConnectionsPercent: ENVIRONMENTS[env].connectionBudget.proxyMaxConnectionsPercent,
+      }),
     });
   });
 });

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, parse, resolve } from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FUNCTIONS, HANDLERS } from '../../functions/routes.ts';
+import { FUNCTIONS, HANDLERS, ROUTES } from '../../functions/routes.ts';
 import { CORE_PACKAGE_PATH_IN_LAYER } from '../../infra/lib/core-layer.ts';
 import { DATABASE_ROLES } from '../../infra/lib/database.ts';
 import type { JobEngineFunction } from '../../infra/lib/job-engine-function.ts';
@@ -157,12 +157,18 @@ describe('functions', () => {
   it('gives the plan queue URL to the run submitters only, and the fanout queue URL to the hint senders', () => {
     const producers = PLAN_QUEUE_PRODUCERS.map((name) => id(synth.stack.restApi.functions[name]!));
     expect(producers).toEqual([id(synth.stack.restApi.functions.runs!)]);
+    // the redrive function sends dead letters back to the plan queue (queues.ts grantRedrive)
+    const planUrlHolders = [...producers, id(synth.stack.restApi.functions.queues!)];
     const { restApi, webSocketApi, planner, ticks, broadcaster } = synth.stack;
     // every function serving a mutating route, and the non-REST senders
+    const mutatingFunctions = [
+      ...new Set(ROUTES.filter((route) => route.method !== 'GET').map((route) => route.fn)),
+    ];
+    expect(mutatingFunctions).toEqual(
+      expect.arrayContaining(['sources', 'runs', 'jobs', 'worker', 'deadletter', 'pack-runs', 'queues']),
+    );
     const hinting = [
-      ...['sources', 'runs', 'jobs', 'worker', 'deadletter', 'pack-runs', 'schedules', 'backfills'].map(
-        (name) => restApi.functions[name]!,
-      ),
+      ...mutatingFunctions.map((name) => restApi.functions[name]!),
       webSocketApi.functions.default,
       planner.function,
       ticks.function,
@@ -172,7 +178,7 @@ describe('functions', () => {
     for (const fn of ownFunctions) {
       const variables = variablesOf(id(fn));
       expect(variables.PLAN_QUEUE_URL, fn.node.path).toEqual(
-        producers.includes(id(fn)) ? { Ref: id(synth.stack.queues.plan.queue) } : undefined,
+        planUrlHolders.includes(id(fn)) ? { Ref: id(synth.stack.queues.plan.queue) } : undefined,
       );
       expect(variables.FANOUT_QUEUE_URL, fn.node.path).toEqual(
         hinting.includes(id(fn)) ? { Ref: id(synth.stack.queues.fanout.queue) } : undefined,

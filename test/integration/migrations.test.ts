@@ -24,6 +24,7 @@ const DESIGN_TABLES = [
   'backfills',
   'dead_letters',
   'incidents',
+  'quota_token_shards',
   'events',
   'audit_exports',
   'audit_log',

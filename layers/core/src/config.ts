@@ -29,10 +29,14 @@ const schema = z.object({
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(6_000_000),
   /** SQS `plan` queue; unset = the in-process queue the local runtime consumes. */
   PLAN_QUEUE_URL: z.string().url().optional(),
+  /** The `plan` queue's dead-letter queue; only the `queues` function (redrive) is given it. */
+  PLAN_DLQ_URL: z.string().url().optional(),
   /** How long an `Idempotency-Key` and its kept response live (ADR 0006). */
   IDEMPOTENCY_TTL_HOURS: z.coerce.number().int().min(1).max(720).default(24),
   /** SQS `fanout` queue of delivery hints; unset = the in-process queue the local runtime consumes. */
   FANOUT_QUEUE_URL: z.string().url().optional(),
+  /** The `fanout` queue's dead-letter queue; only the `queues` function (redrive) is given it. */
+  FANOUT_DLQ_URL: z.string().url().optional(),
   /**
    * The API Gateway management endpoint of the WebSocket stage (`https://{api}.execute-api.{region}
    * .amazonaws.com/{stage}`), where the broadcaster posts; locally the runtime's own URL.

@@ -41,6 +41,7 @@ export {
 } from './api/flow-control.ts';
 export { CreateJobBody, JobHistoryQuery, ListJobsQuery, PrioritizeBody } from './api/jobs.ts';
 export { CreatePackRunBody, ListPackRunLogsQuery } from './api/pack-runs.ts';
+export { QueueName, REDRIVABLE_QUEUES, RedriveBody, RedriveResult } from './api/queues.ts';
 export { CancelBody, CreateRunBody, ListRunsQuery } from './api/runs.ts';
 export {
   CreateScheduleBody,
@@ -132,6 +133,14 @@ export {
   type WebSocketResult,
 } from './http/websocket.ts';
 export { logger } from './observability/logger.ts';
+export {
+  type CircuitState,
+  METRIC,
+  METRICS_NAMESPACE,
+  recordCircuitState,
+  recordThrottleDecision,
+  type ThrottleDecision,
+} from './observability/metrics.ts';
 export { openApiDocument } from './openapi/document.ts';
 export type { Clock, IdGenerator } from './ports/clock-and-ids.ts';
 export type { QueueMessage, QueuePort } from './ports/queue.ts';

@@ -11,6 +11,7 @@ import { EventBridgePublisher } from './adapters/aws/eventbridge-publisher.ts';
 import { KmsSigner } from './adapters/aws/kms-signer.ts';
 import { S3ExportStore } from './adapters/aws/s3-export-store.ts';
 import { readSecretString } from './adapters/aws/secrets.ts';
+import { SqsDeadLetterQueue } from './adapters/aws/sqs-dead-letter-queue.ts';
 import { SqsQueue } from './adapters/aws/sqs-queue.ts';
 import { MemoryQueue } from './adapters/in-process/memory-queue.ts';
 import { StreamNotifier } from './adapters/in-process/stream-notifier.ts';
@@ -22,6 +23,7 @@ import { systemClock, uuidV7Ids } from './adapters/system.ts';
 import { type TokenVerifier, tokenVerifierFromConfig } from './auth/tokens.ts';
 import { type Config, loadConfig } from './config.ts';
 import { CursorCodec } from './domain/cursor.ts';
+import { initTracing } from './observability/tracing.ts';
 import type { Clock, IdGenerator } from './ports/clock-and-ids.ts';
 import type { ConnectionPoster } from './ports/connection-poster.ts';
 import type { EventPublisherPort } from './ports/event-publisher.ts';
@@ -43,6 +45,7 @@ import { LeasingService } from './services/leasing.ts';
 import { MaintenanceService } from './services/maintenance.ts';
 import { PackRunsService } from './services/pack-runs.ts';
 import { PublisherService } from './services/publisher.ts';
+import { QueuesService, type RedrivableQueuePair } from './services/queues.ts';
 import { RunsService } from './services/runs.ts';
 import { SchedulesService } from './services/schedules.ts';
 import { SourcesService } from './services/sources.ts';
@@ -81,6 +84,10 @@ export interface Runtime {
   broadcaster: BroadcasterService;
   /** The outbox publisher; null when EVENT_BUS_NAME is unset (events then stay unpublished). */
   publisher: PublisherService | null;
+  /** The `plan` and `fanout` queues with their dead-letter queues (null where none is configured). */
+  deadLetterQueues: Readonly<Record<'plan' | 'fanout', RedrivableQueuePair>>;
+  /** Redrive of the `plan` and `fanout` dead-letter queues. */
+  queues: QueuesService;
   auditLog: AuditLogService;
   auditExports: AuditExportsService;
   artifacts: ArtifactsService;
@@ -104,10 +111,15 @@ export async function closeRuntime(): Promise<void> {
   const { db, planQueue, fanoutQueue } = await runtime;
   if (planQueue instanceof MemoryQueue) planQueue.close();
   if (fanoutQueue instanceof MemoryQueue) fanoutQueue.close();
+  for (const { deadLetters } of Object.values((await runtime).deadLetterQueues)) {
+    if (deadLetters instanceof MemoryQueue) deadLetters.close();
+  }
   await db.close();
 }
 
 async function buildRuntime(): Promise<Runtime> {
+  // before any AWS client is created, so each one is traced on Lambda
+  await initTracing();
   const config = loadConfig();
   const verifyToken = tokenVerifierFromConfig(config);
   const db = Database.connect(await resolveConnectionString(config), {
@@ -119,18 +131,16 @@ async function buildRuntime(): Promise<Runtime> {
   const clock = systemClock;
   const ids = uuidV7Ids;
   const cursors = new CursorCodec(await cursorSecret(config));
-  const planQueue: QueuePort = config.PLAN_QUEUE_URL
-    ? new SqsQueue(sqsClient(), config.PLAN_QUEUE_URL)
-    : new MemoryQueue({ visibilityTimeoutMs: 30_000 });
+  const plan = queuePair('plan', config.PLAN_QUEUE_URL, config.PLAN_DLQ_URL);
+  const planQueue = plan.queue;
   const events = config.EVENT_BUS_NAME
     ? {
         publisher: new EventBridgePublisher(eventBridgeClient(), config.EVENT_BUS_NAME),
         batchSize: config.PUBLISH_BATCH_SIZE,
       }
     : undefined;
-  const fanoutQueue: QueuePort = config.FANOUT_QUEUE_URL
-    ? new SqsQueue(sqsClient(), config.FANOUT_QUEUE_URL)
-    : new MemoryQueue({ visibilityTimeoutMs: 30_000 });
+  const fanout = queuePair('fanout', config.FANOUT_QUEUE_URL, config.FANOUT_DLQ_URL);
+  const fanoutQueue = fanout.queue;
   const endpoint = config.WS_MANAGEMENT_ENDPOINT;
   const connectionPoster = () => {
     if (!endpoint)
@@ -156,6 +166,7 @@ async function buildRuntime(): Promise<Runtime> {
       fanoutQueue,
       connectionPoster,
       streamSettings,
+      deadLetterQueues: { plan, fanout },
       exportStore: config.AUDIT_EXPORT_BUCKET
         ? new S3ExportStore(s3Client(), config.AUDIT_EXPORT_BUCKET)
         : new FileExportStore(config.AUDIT_EXPORT_DIR),
@@ -163,6 +174,33 @@ async function buildRuntime(): Promise<Runtime> {
       backpressure: { maxOpenJobsPerTenant: config.BACKPRESSURE_MAX_OPEN_JOBS },
     }),
   };
+}
+
+/** Receives after which a message moves to its dead-letter queue: the stack's redrive policy, mirrored locally. */
+export const MAX_RECEIVE_COUNT = 5;
+
+/**
+ * A work queue and its dead-letter queue. SQS when the queue's URL is set (the DLQ only where its URL is
+ * given too: the `queues` function); otherwise in-process, with an in-process DLQ under the same redrive
+ * policy as the stack's, so a redrive works the same locally.
+ */
+function queuePair(
+  name: string,
+  queueUrl: string | undefined,
+  deadLetterUrl: string | undefined,
+): RedrivableQueuePair {
+  if (queueUrl) {
+    const queue = new SqsQueue(sqsClient(), queueUrl);
+    return deadLetterUrl
+      ? { queue, deadLetters: new SqsDeadLetterQueue(sqsClient(), deadLetterUrl, queueUrl) }
+      : { queue, deadLetters: null, missing: `set ${name.toUpperCase()}_DLQ_URL` };
+  }
+  const deadLetters = new MemoryQueue({ visibilityTimeoutMs: 30_000 });
+  const queue = new MemoryQueue({
+    visibilityTimeoutMs: 30_000,
+    redrive: { maxReceiveCount: MAX_RECEIVE_COUNT, deadLetterQueue: deadLetters },
+  });
+  return { queue, deadLetters };
 }
 
 /**
@@ -214,6 +252,8 @@ export interface ServiceDeps {
   /** How the broadcaster reaches WebSocket connections; default: none (delivering throws). */
   connectionPoster?: (() => ConnectionPoster) | undefined;
   streamSettings?: Partial<StreamSettings> | undefined;
+  /** The `plan` and `fanout` queues with their dead-letter queues; default: the queues above, without DLQs. */
+  deadLetterQueues?: Readonly<Record<'plan' | 'fanout', RedrivableQueuePair>> | undefined;
   /** Where export bundles are stored; default: a folder under the working directory's .data. */
   exportStore?: ExportStore | undefined;
   /** Signs export manifests; default: none (an export then fails, naming the missing configuration). */
@@ -258,8 +298,14 @@ export function createServices(deps: ServiceDeps): Services {
     (() => {
       throw new Error('no WebSocket management endpoint configured');
     });
+  const deadLetterQueues = deps.deadLetterQueues ?? {
+    plan: { queue: deps.planQueue, deadLetters: null, missing: 'this runtime was built without one' },
+    fanout: { queue: fanoutQueue, deadLetters: null, missing: 'this runtime was built without one' },
+  };
   return {
     ...deps,
+    deadLetterQueues,
+    queues: new QueuesService({ db, queues: deadLetterQueues }),
     sources: new SourcesService({ db, clock, ids, cursors }),
     flowControl,
     runs,

@@ -4,7 +4,9 @@ import type { z } from 'zod';
 import { TENANT_ID_PATTERN } from '../adapters/postgres/database.ts';
 import { bearerToken, grantsTenant, type Principal, type Scope } from '../auth/tokens.ts';
 import { AppError } from '../domain/errors.ts';
-import { logger } from '../observability/logger.ts';
+import { logger, setLogContext, withLogContext } from '../observability/logger.ts';
+import { recordApiLatency } from '../observability/metrics.ts';
+import { traced } from '../observability/tracing.ts';
 import { getRuntime, type Runtime } from '../runtime.ts';
 import type { CallContext } from '../services/context.ts';
 import { errorResponse, jsonResponse } from './envelope.ts';
@@ -106,7 +108,13 @@ export async function requestContextOf(
 const requestContext = (): ApiMiddleware => ({
   before: async (request: ApiRequest) => {
     request.context.startedAt = performance.now();
-    request.context.request = await requestContextOf(request.event, request.context.awsRequestId);
+    const ctx = await requestContextOf(request.event, request.context.awsRequestId);
+    request.context.request = ctx;
+    setLogContext({
+      requestId: ctx.requestId,
+      correlationId: ctx.correlationId,
+      tenantId: ctx.headers['x-stella-tenant'],
+    });
   },
   after: async (request: ApiRequest) => logRequest(request),
   onError: async (request: ApiRequest) => logRequest(request),
@@ -117,6 +125,8 @@ function logRequest(request: ApiRequest) {
   const ctx = request.context.request;
   // Fields go on the line itself, not appended to the shared logger: the local runtime serves requests
   // concurrently in one process, where appended keys would bleed into other requests' lines.
+  const latencyMs = Math.round((performance.now() - (request.context.startedAt ?? 0)) * 10) / 10;
+  recordApiLatency(`${request.event.httpMethod} ${request.event.resource}`, status, latencyMs);
   const fields = {
     requestId: ctx?.requestId,
     correlationId: ctx?.correlationId,
@@ -124,7 +134,7 @@ function logRequest(request: ApiRequest) {
     method: request.event.httpMethod,
     resource: request.event.resource,
     status,
-    latencyMs: Math.round((performance.now() - (request.context.startedAt ?? 0)) * 10) / 10,
+    latencyMs,
     ...(request.context.replayed ? { replayed: true } : {}),
   };
   if (status >= 500) logger.error('request failed', { ...fields, error: request.error ?? undefined });
@@ -267,42 +277,64 @@ export type ApiHandler = (event: APIGatewayProxyEvent, context: Context) => Prom
  * request was answered (not a re-validation against today's state) and an invalid body is kept as its 4xx.
  */
 export function tenantApi(operations: Record<string, Operation<TenantContext>>): ApiHandler {
-  return middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, ApiContext>()
-    .use(requestContext())
-    .use(errorEnvelope())
-    .use(authentication())
-    .use(fanoutHint())
-    .handler(async (event, context) => {
-      const { op, route, params } = resolveOperation(operations, event);
-      const ctx = tenantContext(context.request!, context.principal!);
-      requireScope(ctx, op.scope);
-      context.tenantId = ctx.tenantId;
-      const key = event.httpMethod === 'POST' ? idempotencyKeyOf(ctx.headers) : undefined;
-      if (key === undefined) return invoke(op, ctx, event, params);
-      const { runtime } = ctx;
-      const { response, replayed } = await idempotent(
-        {
-          store: idempotencyStore(runtime.db),
-          clock: runtime.clock,
-          ttlHours: runtime.config.IDEMPOTENCY_TTL_HOURS,
-        },
-        { tenantId: ctx.tenantId, route, key },
-        requestHash({ method: event.httpMethod, route, params, event, projectId: ctx.projectId }),
-        ctx.requestId,
-        () => invoke(op, ctx, event, params),
-      );
-      context.replayed = replayed;
-      return response;
-    }) as unknown as ApiHandler;
+  return observed(
+    middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, ApiContext>()
+      .use(requestContext())
+      .use(errorEnvelope())
+      .use(authentication())
+      .use(fanoutHint())
+      .handler(async (event, context) => {
+        const { op, route, params } = resolveOperation(operations, event);
+        const ctx = tenantContext(context.request!, context.principal!);
+        requireScope(ctx, op.scope);
+        context.tenantId = ctx.tenantId;
+        const key = event.httpMethod === 'POST' ? idempotencyKeyOf(ctx.headers) : undefined;
+        if (key === undefined) return invoke(op, ctx, event, params);
+        const { runtime } = ctx;
+        const { response, replayed } = await idempotent(
+          {
+            store: idempotencyStore(runtime.db),
+            clock: runtime.clock,
+            ttlHours: runtime.config.IDEMPOTENCY_TTL_HOURS,
+          },
+          { tenantId: ctx.tenantId, route, key },
+          requestHash({ method: event.httpMethod, route, params, event, projectId: ctx.projectId }),
+          ctx.requestId,
+          () => invoke(op, ctx, event, params),
+        );
+        context.replayed = replayed;
+        return response;
+      }) as unknown as ApiHandler,
+  );
 }
 
 /** An unauthenticated function (health probes): same envelope and logging, no token. */
 export function publicApi(operations: Record<string, Operation<RequestContext>>): ApiHandler {
-  return middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, ApiContext>()
-    .use(requestContext())
-    .use(errorEnvelope())
-    .handler(async (event, context) => {
-      const { op, params } = resolveOperation(operations, event);
-      return invoke(op, context.request!, event, params);
-    }) as unknown as ApiHandler;
+  return observed(
+    middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, ApiContext>()
+      .use(requestContext())
+      .use(errorEnvelope())
+      .handler(async (event, context) => {
+        const { op, params } = resolveOperation(operations, event);
+        return invoke(op, context.request!, event, params);
+      }) as unknown as ApiHandler,
+  );
+}
+
+/**
+ * Every request in its own log context (tenant, correlation and request ids on each line, see
+ * observability/logger.ts) and, on Lambda, its own trace subsegment annotated with route and tenant.
+ */
+function observed(handler: ApiHandler): ApiHandler {
+  return (event, context) =>
+    withLogContext(() =>
+      traced(
+        `${event.httpMethod} ${event.resource}`,
+        () => ({
+          route: `${event.httpMethod} ${event.resource}`,
+          tenantId: lowerCaseHeaders(event)['x-stella-tenant'],
+        }),
+        () => handler(event, context),
+      ),
+    );
 }

@@ -427,6 +427,7 @@ const TAGS = [
   { name: 'jobs', description: 'Single jobs: submit, read, history, cancel, retry, prioritize.' },
   { name: 'worker', description: 'The worker bridge: lease, heartbeat, progress, complete.' },
   { name: 'dead letters', description: 'Jobs that failed for good: inspect, replay, discard.' },
+  { name: 'queues', description: 'Infrastructure queues: redrive the plan and fanout dead-letter queues.' },
   { name: 'pack runs', description: 'Versioned analysis packs run in a project, with their logs.' },
   { name: 'streams', description: "The tenant's events as Server-Sent Events, and one event by position." },
   { name: 'probes', description: 'Liveness and readiness.' },

@@ -43,6 +43,7 @@ import {
 } from '../api/flow-control.ts';
 import { CreateJobBody, Job, JobHistoryQuery, ListJobsQuery, PrioritizeBody } from '../api/jobs.ts';
 import { CreatePackRunBody, ListPackRunLogsQuery, PackRun } from '../api/pack-runs.ts';
+import { QueueName, RedriveBody, RedriveResult } from '../api/queues.ts';
 import { CancelBody, CreateRunBody, ListRunsQuery, Run } from '../api/runs.ts';
 import {
   CreateScheduleBody,
@@ -165,6 +166,7 @@ export const REQUEST_SCHEMAS: ReadonlyArray<readonly [string, z.ZodType]> = [
   ['ReplayFilterBody', ReplayFilterBody],
   ['DiscardBody', DiscardBody],
   ['CreatePackRunBody', CreatePackRunBody],
+  ['RedriveBody', RedriveBody],
   ['CreateAuditExportBody', CreateAuditExportBody],
   ['CreateQuotaBody', CreateQuotaBody],
   ['UpdateQuotaBody', UpdateQuotaBody],
@@ -210,6 +212,7 @@ export const RESPONSE_SCHEMAS: ReadonlyArray<readonly [string, z.ZodType]> = [
   ['Liveness', Liveness],
   ['Readiness', Readiness],
   ['OpenApiDocument', OpenApiDocumentShape],
+  ['RedriveResult', RedriveResult],
   ['AuditEntry', AuditEntry],
   ['AuditPage', AuditPage],
   ['AuditExport', AuditExport],
@@ -834,6 +837,26 @@ export const OPERATIONS: readonly OperationSpec[] = [
     operator: true,
     body: DiscardBody,
     success: { status: 200, description: 'The discarded dead letter.', schema: DeadLetter },
+    errors: [404, 409],
+  },
+
+  {
+    key: 'POST /api/v1/queues/{name}:redrive',
+    fn: 'queues',
+    operationId: 'redriveQueue',
+    summary: 'Move an infrastructure dead-letter queue back to its work queue',
+    description:
+      'Moves the messages of the `plan` or `fanout` dead-letter queue back to that queue: by an SQS move task ' +
+      'when `maxMessages` is absent and the endpoint has one, else by receive/send/delete (at most ' +
+      '`maxMessages`, or 1000 per call). `dryRun` only counts. Needs a token granting every tenant and ' +
+      '`X-Stella-Operator-Reason`; audited in the named tenant. 404 for another queue name, 409 where the ' +
+      'dead-letter queue is not configured.',
+    tag: 'queues',
+    scope: 'orch:operate',
+    operator: true,
+    pathParams: { name: QueueName },
+    body: RedriveBody,
+    success: { status: 200, description: 'What was moved, and how.', schema: RedriveResult },
     errors: [404, 409],
   },
 

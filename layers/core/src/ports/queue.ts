@@ -20,3 +20,19 @@ export interface QueuePort {
   /** Acknowledges processed messages so they are not delivered again. */
   ack(messages: readonly QueueMessage[]): Promise<void>;
 }
+
+/**
+ * A dead-letter queue, redrivable to its source queue (`POST /api/v1/queues/{name}:redrive`). Receiving,
+ * acknowledging and sending back are QueuePort's own operations; what a transport may add is a move
+ * done server-side.
+ */
+export interface DeadLetterQueuePort extends QueuePort {
+  /** Messages waiting, as the transport counts them (SQS: ApproximateNumberOfMessages). */
+  approximateSize(): Promise<number>;
+  /**
+   * Starts a server-side move of every message back to the source queue (SQS StartMessageMoveTask) and
+   * resolves with its task handle; resolves null when the transport has no such move (in-process, or an
+   * emulator without the API), so the caller moves messages itself.
+   */
+  startMoveTask(): Promise<string | null>;
+}

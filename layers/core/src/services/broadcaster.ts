@@ -21,6 +21,7 @@ import {
 import type { StoredSubscription } from '../adapters/postgres/sql/ws/subscription.ts';
 import { canonicalJson } from '../domain/canonical-json.ts';
 import { logger } from '../observability/logger.ts';
+import { recordStreamLag } from '../observability/metrics.ts';
 import type { Clock, IdGenerator } from '../ports/clock-and-ids.ts';
 import type { ConnectionPoster } from '../ports/connection-poster.ts';
 import type { StreamsService } from './streams.ts';
@@ -58,6 +59,8 @@ export interface DeliveryReport {
   failed: number;
   /** false: the deadline came first; the caller hints the tenant again. */
   complete: boolean;
+  /** Stream lag: commit of the oldest event delivered → its delivery, in ms (0 when nothing was). */
+  maxLagMs: number;
 }
 
 interface ConnectionPlan {
@@ -101,7 +104,6 @@ export class BroadcasterService {
   ) {}
 
   async deliver(tenantId: string, deadline: Date): Promise<DeliveryReport> {
-    const { db, clock } = this.deps;
     const token = this.deps.ids.next();
     const report: DeliveryReport = {
       tenantId,
@@ -111,7 +113,20 @@ export class BroadcasterService {
       gone: 0,
       failed: 0,
       complete: true,
+      maxLagMs: 0,
     };
+    await this.deliverPasses(tenantId, deadline, token, report);
+    if (report.events > 0) recordStreamLag(tenantId, report.maxLagMs);
+    return report;
+  }
+
+  private async deliverPasses(
+    tenantId: string,
+    deadline: Date,
+    token: string,
+    report: DeliveryReport,
+  ): Promise<DeliveryReport> {
+    const { db, clock } = this.deps;
     let only: Set<string> | null = null;
     let heldBackSince: number | null = null;
     for (;;) {
@@ -325,6 +340,7 @@ export class BroadcasterService {
         return { plan, gone: true, failed: false, positions, sentAt };
       }
       sentAt = this.deps.clock.now();
+      report.maxLagMs = Math.max(report.maxLagMs, lagOf(message.items, sentAt));
       report.messages += 1;
       report.events += message.items.length;
       for (const item of message.items) {
@@ -333,6 +349,17 @@ export class BroadcasterService {
     }
     return { plan, gone: false, failed: false, positions: plan.positions, sentAt };
   }
+}
+
+/** How long the oldest event of a message waited since it occurred (`occurredAt`, the commit's clock). */
+function lagOf(items: readonly DeliveredItem[], sentAt: Date): number {
+  let lag = 0;
+  for (const item of items) {
+    if (item.type !== 'event') continue;
+    const occurredAt = Date.parse(String(item.event.occurredAt));
+    if (Number.isFinite(occurredAt)) lag = Math.max(lag, sentAt.getTime() - occurredAt);
+  }
+  return lag;
 }
 
 /** Splits items into `events` messages of at most MAX_MESSAGE_BYTES, in order. */

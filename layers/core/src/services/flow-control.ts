@@ -141,6 +141,7 @@ export class FlowControlService {
 
   updateQuota(call: CallContext, id: string, patch: UpdateQuotaInput): Promise<Quota> {
     return this.changeQuota(call, id, 'update', 'quota.updated', (current) => {
+      requireReason(call);
       const next = {
         maxActive: patch.maxActive === undefined ? current.max_active : patch.maxActive,
         maxQueued: patch.maxQueued === undefined ? current.max_queued : patch.maxQueued,
@@ -184,7 +185,9 @@ export class FlowControlService {
     const now = this.deps.clock.now();
     return this.deps.db.tenant(call.tenantId, async (db) => {
       const current = await getQuota(db, call.tenantId, { id }, { forUpdate: true });
-      if (!current || !(await deleteQuota(db, call.tenantId, id))) throw new NotFoundError('quota', id);
+      if (!current) throw new NotFoundError('quota', id);
+      requireReason(call);
+      await deleteQuota(db, call.tenantId, id);
       const before = presentQuota(current);
       await this.emit(db, call, 'quota.deleted', 'quota', id, current.version + 1, before, now);
       await recordAudit(db, call, { action: 'quota.delete', targetKind: 'quota', targetId: id, before });
@@ -283,6 +286,7 @@ export class FlowControlService {
     return this.deps.db.tenant(call.tenantId, async (db) => {
       const current = await getBucket(db, call.tenantId, { id }, { forUpdate: true });
       if (!current) throw new NotFoundError('bucket', id);
+      requireReason(call);
       const base = patch.refillPerHour ?? Number(current.base_refill_per_hour);
       const min = patch.minRefillPerHour ?? Math.min(Number(current.min_refill_per_hour), base);
       if (min > base) {
@@ -322,7 +326,9 @@ export class FlowControlService {
     const now = this.deps.clock.now();
     return this.deps.db.tenant(call.tenantId, async (db) => {
       const current = await getBucket(db, call.tenantId, { id }, { forUpdate: true });
-      if (!current || !(await deleteBucket(db, call.tenantId, id))) throw new NotFoundError('bucket', id);
+      if (!current) throw new NotFoundError('bucket', id);
+      requireReason(call);
+      await deleteBucket(db, call.tenantId, id);
       const before = presentBucket(current);
       await this.emit(db, call, 'bucket.deleted', 'bucket', id, now.getTime(), before, now);
       await recordAudit(db, call, { action: 'bucket.delete', targetKind: 'bucket', targetId: id, before });
@@ -591,6 +597,13 @@ export class FlowControlService {
 }
 
 const TICK_ACTOR = { subject: 'system:tick', scopes: [] };
+
+/** Quota and bucket changes need a reason (OPERATOR_NOTE_RULES.quota); deletes check it after the lookup. */
+function requireReason(call: CallContext): void {
+  if (noteOf(call).reason !== null) return;
+  const message = 'X-Stella-Operator-Reason is required for this operation';
+  throw new ValidationError(message, [{ path: 'headers.X-Stella-Operator-Reason', message }]);
+}
 
 type QuotaUpdate = {
   maxActive: number | null;

@@ -13,6 +13,7 @@ import { reportProgress } from '../adapters/postgres/sql/worker/report-progress.
 import type { Completion, CompletionResult, Lease, LeaseRequest, ProgressInput } from '../api/worker.ts';
 import { AppError } from '../domain/errors.ts';
 import { backoffMs, resolveRetryPolicy } from '../domain/retry.ts';
+import { metricsEnabled, recordDeadLettered, recordLeasesGranted } from '../observability/metrics.ts';
 import type { CallContext } from './context.ts';
 import { requireUuid } from './ids.ts';
 
@@ -44,6 +45,11 @@ export class LeasingService {
       tenantIds.length === 1 && tenantIds[0] === call.tenantId
         ? await this.deps.db.tenantStatement<JobRow>(call.tenantId, LEASE_JOBS, values)
         : await this.deps.db.systemStatement<JobRow>(LEASE_JOBS, values);
+    if (metricsEnabled()) {
+      for (const [tenantId, leased] of Map.groupBy(rows, (row) => row.tenant_id)) {
+        recordLeasesGranted(tenantId, leased.length);
+      }
+    }
     return rows.map((row) => {
       const policy = resolveRetryPolicy(row.type, row.retry_policy);
       return {
@@ -150,6 +156,7 @@ export class LeasingService {
       COMPLETE_JOBS,
       completeJobsValues(call.tenantId, rows, call.actor),
     );
+    recordDeadLettered(call.tenantId, done.filter((row) => row.to_status === 'dead_lettered').length);
     const statusById = new Map(done.map((row) => [row.id, row.to_status]));
     const results = completions.map((c): CompletionResult => {
       const status = statusById.get(c.jobId);

@@ -1,10 +1,19 @@
 import type { Database } from '../adapters/postgres/database.ts';
+import { countOpenDeadLetters } from '../adapters/postgres/sql/maintenance/count-open-dead-letters.ts';
+import { countQueuedJobs } from '../adapters/postgres/sql/maintenance/count-queued-jobs.ts';
 import { deleteExpiredIdempotencyKeys } from '../adapters/postgres/sql/maintenance/delete-expired-idempotency-keys.ts';
 import { findExpiredLeases } from '../adapters/postgres/sql/maintenance/find-expired-leases.ts';
 import { findStalePlanningRuns } from '../adapters/postgres/sql/maintenance/find-stale-planning-runs.ts';
 import { completeJobs } from '../adapters/postgres/sql/worker/complete-jobs.ts';
 import { listConnectionTenants } from '../adapters/postgres/sql/ws/list-connection-tenants.ts';
 import { logger } from '../observability/logger.ts';
+import {
+  metricsEnabled,
+  recordDeadLettered,
+  recordDeadLetterSize,
+  recordLeasesExpired,
+  recordQueueDepth,
+} from '../observability/metrics.ts';
 import type { Clock } from '../ports/clock-and-ids.ts';
 import type { BackfillsService } from './backfills.ts';
 import type { FanoutService } from './fanout.ts';
@@ -32,6 +41,8 @@ export interface TickReport {
   eventsPrunedByCount: number;
   /** Tenants with WebSocket connections, each sent a fanout hint. */
   fanoutSwept: number;
+  /** Gauges sampled for the metrics (queue depth and open dead letters); 0 when metrics are off. */
+  gaugesSampled: number;
 }
 
 const REAPER = { subject: 'system:reaper', scopes: [] };
@@ -39,6 +50,8 @@ const REAPER = { subject: 'system:reaper', scopes: [] };
 const STALE_PLANNING_SECONDS = 30;
 /** Events one tick publishes at most: a backlog drains over several ticks, within the tick's timeout. */
 export const TICK_PUBLISH_LIMIT = 5_000;
+/** (tenant, job type) queue-depth gauges one tick emits at most, largest first. */
+export const TICK_QUEUE_DEPTH_LIMIT = 500;
 
 /**
  * The minute tick (DESIGN §4): cross-tenant housekeeping driven by timestamps in SQL, never by timers.
@@ -83,6 +96,7 @@ export class MaintenanceService {
       : 0;
     const { eventsPrunedByAge, eventsPrunedByCount } = await this.deps.streams.prune();
     const fanoutSwept = await this.sweepFanout();
+    const gaugesSampled = await this.sampleGauges();
     return {
       at: now.toISOString(),
       schedulesFired: fired.schedules,
@@ -97,7 +111,23 @@ export class MaintenanceService {
       eventsPrunedByAge,
       eventsPrunedByCount,
       fanoutSwept,
+      gaugesSampled,
     };
+  }
+
+  /**
+   * The gauges of the minute tick: queued jobs per tenant and type, open dead letters per tenant
+   * (observability/metrics.ts). Skipped, queries included, while metrics are off (locally by default).
+   */
+  async sampleGauges(): Promise<number> {
+    if (!metricsEnabled()) return 0;
+    const [depths, deadLetters] = await this.deps.db.system(
+      async (db) =>
+        [await countQueuedJobs(db, TICK_QUEUE_DEPTH_LIMIT), await countOpenDeadLetters(db)] as const,
+    );
+    for (const row of depths) recordQueueDepth(row.tenant_id, row.type, row.depth);
+    for (const row of deadLetters) recordDeadLetterSize(row.tenant_id, row.open);
+    return depths.length + deadLetters.length;
   }
 
   /**
@@ -132,6 +162,8 @@ export class MaintenanceService {
           ),
         );
         total += done.length;
+        recordLeasesExpired(tenantId, done.length);
+        recordDeadLettered(tenantId, done.filter((job) => job.to_status === 'dead_lettered').length);
       }
       if (expired.length < 1000) break;
     }

@@ -3,10 +3,12 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { traceClient } from '../../observability/tracing.ts';
 
 /**
  * The one place AWS SDK clients are created. Each is built on first use and then kept for the life of
- * the container, so warm invocations reuse its connections and resolved credentials.
+ * the container, so warm invocations reuse its connections and resolved credentials. On Lambda their
+ * calls are traced (observability/tracing.ts).
  *
  * Endpoints are deliberately not configured here: the SDK itself reads `AWS_ENDPOINT_URL` (and the
  * per-service `AWS_ENDPOINT_URL_SQS`, ...), so pointing the whole app at LocalStack or moto is one
@@ -23,14 +25,14 @@ export function awsRegion(env: NodeJS.ProcessEnv = process.env): string {
 let sqs: SQSClient | undefined;
 
 export function sqsClient(): SQSClient {
-  sqs ??= new SQSClient({ region: awsRegion() });
+  sqs ??= traceClient(new SQSClient({ region: awsRegion() }));
   return sqs;
 }
 
 let eventBridge: EventBridgeClient | undefined;
 
 export function eventBridgeClient(): EventBridgeClient {
-  eventBridge ??= new EventBridgeClient({ region: awsRegion() });
+  eventBridge ??= traceClient(new EventBridgeClient({ region: awsRegion() }));
   return eventBridge;
 }
 
@@ -44,7 +46,7 @@ export function managementApiClient(endpoint: string): ApiGatewayManagementApiCl
   if (managementApi?.endpoint !== endpoint) {
     managementApi = {
       endpoint,
-      client: new ApiGatewayManagementApiClient({ region: awsRegion(), endpoint }),
+      client: traceClient(new ApiGatewayManagementApiClient({ region: awsRegion(), endpoint })),
     };
   }
   return managementApi.client;
@@ -54,13 +56,13 @@ let s3: S3Client | undefined;
 
 export function s3Client(): S3Client {
   // Path-style addressing works with every emulator and with real buckets alike.
-  s3 ??= new S3Client({ region: awsRegion(), forcePathStyle: true });
+  s3 ??= traceClient(new S3Client({ region: awsRegion(), forcePathStyle: true }));
   return s3;
 }
 
 let kms: KMSClient | undefined;
 
 export function kmsClient(): KMSClient {
-  kms ??= new KMSClient({ region: awsRegion() });
+  kms ??= traceClient(new KMSClient({ region: awsRegion() }));
   return kms;
 }

@@ -59,8 +59,8 @@ export class SqsQueue implements QueuePort {
   private readonly retryDelayMs: number;
 
   constructor(
-    private readonly client: SQSClient,
-    private readonly queueUrl: string,
+    protected readonly client: SQSClient,
+    protected readonly queueUrl: string,
     options: SqsQueueOptions = {},
   ) {
     this.maxAttempts = options.maxAttempts ?? 3;

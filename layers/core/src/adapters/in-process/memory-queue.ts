@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { QueueMessage, QueuePort } from '../../ports/queue.ts';
+import type { DeadLetterQueuePort, QueueMessage } from '../../ports/queue.ts';
 
 /** As SQS caps long polling, so a consumer written against one behaves the same on the other. */
 const MAX_WAIT_SECONDS = 20;
@@ -29,7 +29,7 @@ interface StoredMessage {
  * delivery, visibility timeout, receive counts and redrive to a dead-letter queue. Time is the wall
  * clock (`Date.now` and timers), so tests drive it with fake timers.
  */
-export class MemoryQueue implements QueuePort {
+export class MemoryQueue implements DeadLetterQueuePort {
   /** Insertion order is send order, which keeps delivery roughly FIFO like a standard SQS queue. */
   private readonly messages = new Map<string, StoredMessage>();
   /** Wake-up callbacks of receivers blocked in `receive`; each clears its own timer. */
@@ -83,6 +83,16 @@ export class MemoryQueue implements QueuePort {
       // SQS, that consumer holds the message now.
       if (this.messages.get(id)?.receipt === receipt) this.messages.delete(id);
     }
+  }
+
+  /** Messages held, in flight or not (SQS's approximate counts, exact here). */
+  async approximateSize(): Promise<number> {
+    return this.messages.size;
+  }
+
+  /** No server-side move in process: a redrive receives, sends back and acknowledges instead. */
+  async startMoveTask(): Promise<string | null> {
+    return null;
   }
 
   /** Wakes every blocked `receive` with [] and rejects further sends. Idempotent. */
