@@ -23,7 +23,7 @@ export function registerBackfills(program: Command): void {
 
   const create = (dryRun: boolean) =>
     action(async (ctx, flags: BodyFlags & { watch?: boolean; interval?: number; dryRun?: boolean }) => {
-      if (!ctx.note.reason || !ctx.note.ticket) throw new UsageError('backfills need --reason and --ticket');
+      requireNote(ctx);
       const planOnly = dryRun || flags.dryRun === true;
       const body = { ...(await bodyFrom(flags, 'backfill')), dryRun: planOnly };
       const backfill = await ctx.api.createBackfill(body, ctx.note);
@@ -67,11 +67,17 @@ export function registerBackfills(program: Command): void {
       .command(verb)
       .argument('<id>')
       .action(
-        action(async (ctx, id: string) =>
-          printResource(ctx, await ctx.api.backfillAction(id, verb, ctx.note)),
-        ),
+        action(async (ctx, id: string) => {
+          requireNote(ctx);
+          printResource(ctx, await ctx.api.backfillAction(id, verb, ctx.note));
+        }),
       );
   }
+}
+
+/** Every backfill mutation (plan, start, pause, resume, cancel) needs both notes (the `backfill` rule set). */
+function requireNote(ctx: CommandContext): void {
+  if (!ctx.note.reason || !ctx.note.ticket) throw new UsageError('backfills need --reason and --ticket');
 }
 
 async function watchBackfill(ctx: CommandContext, id: string, intervalSeconds: number): Promise<void> {
