@@ -226,9 +226,12 @@ export function resolveOperation<Op>(
   }
   const op = operations[key];
   if (op) return { op, route: key, params };
-  // A colon that names no custom method is part of the value (`/artifacts/sha256:…`).
+  // A colon that names no custom method is part of the value (`/artifacts/sha256:…`); one that names a
+  // custom method of another HTTP method (PATCH …/{id}:pause) is a 405 below, not the plain route.
   const plain = `${event.httpMethod} ${event.resource}`;
-  if (lastParam && raw !== undefined && operations[plain] && key !== plain) {
+  const path = key.slice(key.indexOf(' ') + 1);
+  const namesCustomMethod = Object.keys(operations).some((c) => c.slice(c.indexOf(' ') + 1) === path);
+  if (lastParam && raw !== undefined && operations[plain] && key !== plain && !namesCustomMethod) {
     params[lastParam] = raw;
     return { op: operations[plain], route: plain, params };
   }
