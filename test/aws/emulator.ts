@@ -1,3 +1,4 @@
+import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { inject } from 'vitest';
 
 /** The AWS API emulator the aws tier runs against, as found or started by `./setup.ts`. */
@@ -33,4 +34,33 @@ export function useEmulator(emulator: AwsEmulator): void {
   process.env.AWS_REGION = emulator.region;
   process.env.AWS_ACCESS_KEY_ID = emulator.accessKeyId;
   process.env.AWS_SECRET_ACCESS_KEY = emulator.secretAccessKey;
+}
+
+/**
+ * A queue with its dead-letter queue and redrive policy, shaped like the `plan`/`fanout` pairs the stack
+ * deploys. Both URLs are returned so the caller can delete them after its tests.
+ */
+export async function createQueueWithDlq(
+  client: SQSClient,
+  name: string,
+  options: { maxReceiveCount: number; visibilityTimeoutSeconds: number },
+): Promise<{ queueUrl: string; dlqUrl: string }> {
+  const dlq = await client.send(new CreateQueueCommand({ QueueName: `${name}-dlq` }));
+  const dlqUrl = dlq.QueueUrl!;
+  const attributes = await client.send(
+    new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }),
+  );
+  const main = await client.send(
+    new CreateQueueCommand({
+      QueueName: name,
+      Attributes: {
+        VisibilityTimeout: String(options.visibilityTimeoutSeconds),
+        RedrivePolicy: JSON.stringify({
+          deadLetterTargetArn: attributes.Attributes?.QueueArn,
+          maxReceiveCount: options.maxReceiveCount,
+        }),
+      },
+    }),
+  );
+  return { queueUrl: main.QueueUrl!, dlqUrl };
 }

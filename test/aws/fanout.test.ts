@@ -1,11 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  CreateQueueCommand,
-  DeleteQueueCommand,
-  GetQueueAttributesCommand,
-  type SQSClient,
-} from '@aws-sdk/client-sqs';
+import { DeleteQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sqsClient } from '../../layers/core/src/adapters/aws/clients.ts';
@@ -13,7 +8,7 @@ import { SqsQueue } from '../../layers/core/src/adapters/aws/sqs-queue.ts';
 import { StreamNotifier } from '../../layers/core/src/adapters/in-process/stream-notifier.ts';
 import { FanoutService } from '../../layers/core/src/services/fanout.ts';
 import { consumeQueue } from '../../local/queue-consumer.ts';
-import { awsEmulator, useEmulator } from './emulator.ts';
+import { awsEmulator, createQueueWithDlq, useEmulator } from './emulator.ts';
 
 const RUN = `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 
@@ -31,26 +26,13 @@ describe.skipIf(awsEmulator === null)('fanout hints through an SQS emulator', ()
   beforeAll(async () => {
     useEmulator(awsEmulator!);
     client = sqsClient();
-    const dlq = await client.send(new CreateQueueCommand({ QueueName: `jobengine-${RUN}-fanout-dlq` }));
-    created.push(dlq.QueueUrl!);
-    const arn = await client.send(
-      new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl!, AttributeNames: ['QueueArn'] }),
-    );
-    const main = await client.send(
-      new CreateQueueCommand({
-        QueueName: `jobengine-${RUN}-fanout`,
-        Attributes: {
-          VisibilityTimeout: '1',
-          RedrivePolicy: JSON.stringify({
-            deadLetterTargetArn: arn.Attributes?.QueueArn,
-            maxReceiveCount: 2,
-          }),
-        },
-      }),
-    );
-    created.push(main.QueueUrl!);
-    queue = new SqsQueue(client, main.QueueUrl!);
-    deadLetters = new SqsQueue(client, dlq.QueueUrl!);
+    const { queueUrl, dlqUrl } = await createQueueWithDlq(client, `jobengine-${RUN}-fanout`, {
+      maxReceiveCount: 2,
+      visibilityTimeoutSeconds: 1,
+    });
+    created.push(dlqUrl, queueUrl);
+    queue = new SqsQueue(client, queueUrl);
+    deadLetters = new SqsQueue(client, dlqUrl);
   });
 
   afterAll(async () => {

@@ -1,10 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import {
-  CreateQueueCommand,
-  DeleteQueueCommand,
-  GetQueueAttributesCommand,
-  type SQSClient,
-} from '@aws-sdk/client-sqs';
+import { DeleteQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sqsClient } from '../../layers/core/src/adapters/aws/clients.ts';
 import { SqsDeadLetterQueue } from '../../layers/core/src/adapters/aws/sqs-dead-letter-queue.ts';
@@ -13,7 +8,7 @@ import type { Database } from '../../layers/core/src/adapters/postgres/database.
 import type { AuditRecord } from '../../layers/core/src/services/audit.ts';
 import type { CallContext } from '../../layers/core/src/services/context.ts';
 import { QueuesService } from '../../layers/core/src/services/queues.ts';
-import { awsEmulator, useEmulator } from './emulator.ts';
+import { awsEmulator, createQueueWithDlq, useEmulator } from './emulator.ts';
 
 const RUN = `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 
@@ -42,26 +37,13 @@ describe.skipIf(awsEmulator === null)('dead-letter queue redrive against an SQS 
   beforeAll(async () => {
     useEmulator(awsEmulator!);
     client = sqsClient();
-    const dlq = await client.send(new CreateQueueCommand({ QueueName: `jobengine-${RUN}-plan-dlq` }));
-    created.push(dlq.QueueUrl!);
-    const arn = await client.send(
-      new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl!, AttributeNames: ['QueueArn'] }),
-    );
-    const main = await client.send(
-      new CreateQueueCommand({
-        QueueName: `jobengine-${RUN}-plan`,
-        Attributes: {
-          VisibilityTimeout: '1',
-          RedrivePolicy: JSON.stringify({
-            deadLetterTargetArn: arn.Attributes?.QueueArn,
-            maxReceiveCount: 5,
-          }),
-        },
-      }),
-    );
-    created.push(main.QueueUrl!);
-    queue = new SqsQueue(client, main.QueueUrl!);
-    deadLetters = new SqsDeadLetterQueue(client, dlq.QueueUrl!, main.QueueUrl!);
+    const { queueUrl, dlqUrl } = await createQueueWithDlq(client, `jobengine-${RUN}-plan`, {
+      maxReceiveCount: 5,
+      visibilityTimeoutSeconds: 1,
+    });
+    created.push(dlqUrl, queueUrl);
+    queue = new SqsQueue(client, queueUrl);
+    deadLetters = new SqsDeadLetterQueue(client, dlqUrl, queueUrl);
     service = new QueuesService({
       db: undefined as unknown as Database,
       queues: {

@@ -1,16 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  CreateQueueCommand,
-  DeleteQueueCommand,
-  GetQueueAttributesCommand,
-  type SQSClient,
-} from '@aws-sdk/client-sqs';
+import { DeleteQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sqsClient } from '../../layers/core/src/adapters/aws/clients.ts';
 import { SqsQueue } from '../../layers/core/src/adapters/aws/sqs-queue.ts';
 import type { QueueMessage } from '../../layers/core/src/ports/queue.ts';
-import { awsEmulator, useEmulator } from './emulator.ts';
+import { awsEmulator, createQueueWithDlq, useEmulator } from './emulator.ts';
 
 /** Short, so redelivery and redrive are observable within a fast test; SQS accepts whole seconds. */
 const VISIBILITY_TIMEOUT_SECONDS = 1;
@@ -33,31 +28,17 @@ describe.skipIf(awsEmulator === null)('SqsQueue against an SQS emulator', () => 
   });
 
   /** A queue with a dead-letter queue and redrive policy, shaped like the `plan`/`fanout` pairs we deploy. */
-  async function createQueueWithDlq(name: string): Promise<{ queue: SqsQueue; deadLetters: SqsQueue }> {
-    const dlq = await client.send(new CreateQueueCommand({ QueueName: `jobengine-${RUN}-${name}-dlq` }));
-    const dlqUrl = dlq.QueueUrl!;
-    created.push(dlqUrl);
-    const attributes = await client.send(
-      new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }),
-    );
-    const main = await client.send(
-      new CreateQueueCommand({
-        QueueName: `jobengine-${RUN}-${name}`,
-        Attributes: {
-          VisibilityTimeout: String(VISIBILITY_TIMEOUT_SECONDS),
-          RedrivePolicy: JSON.stringify({
-            deadLetterTargetArn: attributes.Attributes?.QueueArn,
-            maxReceiveCount: MAX_RECEIVE_COUNT,
-          }),
-        },
-      }),
-    );
-    created.push(main.QueueUrl!);
-    return { queue: new SqsQueue(client, main.QueueUrl!), deadLetters: new SqsQueue(client, dlqUrl) };
+  async function queueWithDlq(name: string): Promise<{ queue: SqsQueue; deadLetters: SqsQueue }> {
+    const { queueUrl, dlqUrl } = await createQueueWithDlq(client, `jobengine-${RUN}-${name}`, {
+      maxReceiveCount: MAX_RECEIVE_COUNT,
+      visibilityTimeoutSeconds: VISIBILITY_TIMEOUT_SECONDS,
+    });
+    created.push(dlqUrl, queueUrl);
+    return { queue: new SqsQueue(client, queueUrl), deadLetters: new SqsQueue(client, dlqUrl) };
   }
 
   it('delivers 25 messages sent in one sendBatch exactly once when each is acknowledged', async () => {
-    const { queue } = await createQueueWithDlq('roundtrip');
+    const { queue } = await queueWithDlq('roundtrip');
     const sent = Array.from({ length: 25 }, (_, i) => JSON.stringify({ tenantId: 'acme', seq: i }));
 
     await queue.sendBatch(sent);
@@ -79,7 +60,7 @@ describe.skipIf(awsEmulator === null)('SqsQueue against an SQS emulator', () => 
   });
 
   it('moves a message received maxReceiveCount times without ack to the dead-letter queue', async () => {
-    const { queue, deadLetters } = await createQueueWithDlq('redrive');
+    const { queue, deadLetters } = await queueWithDlq('redrive');
     const body = JSON.stringify({ tenantId: 'acme', runId: 'poison' });
     await queue.sendBatch([body]);
 
