@@ -114,7 +114,7 @@ updated AS (
          finished_at = CASE WHEN x.to_status = 'queued' THEN NULL ELSE now() END,
          updated_at = now()
     FROM transitioned x
-   WHERE j.tenant_id = $1 AND j.id = x.id
+   WHERE j.tenant_id = $1 AND j.id = ANY (ARRAY(SELECT id FROM transitioned)) AND j.id = x.id
   RETURNING j.id, j.run_id, j.status AS to_status
 ),
 succeeded_parents AS (
@@ -172,7 +172,7 @@ run_locks AS (
   SELECT r.id, r.status AS old_status, r.job_count, r.jobs_succeeded, r.jobs_failed, r.jobs_canceled,
          r.project_id, r.correlation_id
     FROM runs r
-   WHERE r.tenant_id = $1 AND r.id IN (SELECT run_id FROM run_deltas)
+   WHERE r.tenant_id = $1 AND r.id = ANY (ARRAY(SELECT run_id FROM run_deltas))
    ORDER BY r.id
      FOR UPDATE OF r
 ),
@@ -189,7 +189,7 @@ runs_updated AS (
          finished_at = CASE WHEN n.new_status <> n.old_status THEN now() ELSE r.finished_at END,
          updated_at = now()
     FROM run_next n
-   WHERE r.tenant_id = $1 AND r.id = n.id
+   WHERE r.tenant_id = $1 AND r.id = ANY (ARRAY(SELECT id FROM run_next)) AND r.id = n.id
   RETURNING r.id, n.new_status AS status, n.old_status, n.project_id, n.correlation_id, n.job_count,
             n.succeeded AS jobs_succeeded, n.failed AS jobs_failed, n.canceled AS jobs_canceled
 ),

@@ -238,6 +238,7 @@ throttled AS (
          updated_at = now()
     FROM classified x
    WHERE x.gate IS NOT NULL AND j.tenant_id = x.tenant_id AND j.id = x.id
+     AND j.id = ANY (ARRAY(SELECT id FROM classified WHERE gate IS NOT NULL))
   RETURNING j.id, j.tenant_id, j.run_id, j.type, j.attempt, j.payload_digest, j.project_id, j.correlation_id,
             j.throttle_reason
 ),
