@@ -32,7 +32,7 @@ export interface Profile {
 const FULL: Profile = {
   name: 'full',
   reps: 3,
-  w1: { jobs: 5_000, jobsBatch1: 1_000, workers: [2, 8, 32], batches: [1, 10, 100] },
+  w1: { jobs: 50_000, jobsBatch1: 5_000, workers: [2, 8, 32], batches: [1, 10, 100] },
   w2: { workers: 8, batch: 10, loads: [0.1, 0.5, 0.8], seconds: 10, warmupSeconds: 2 },
   w3: { samples: 1_000 },
   w4: { load: 0.5, seconds: 900, sampleSeconds: 15 },
