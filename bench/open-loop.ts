@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
 import type { BenchInstance, BenchListener } from './harness.ts';
 import { percentile } from './stats.ts';
 
@@ -8,6 +9,11 @@ export interface OpenLoopOptions {
   seconds: number;
   workers: number;
   batch: number;
+  /**
+   * Runs once, this many seconds into the load (while it goes on): the workloads pass `analyzeAfter`'s
+   * ANALYZE here, at the end of their uncounted warm-up.
+   */
+  warmup?: { seconds: number; run: () => Promise<void> };
 }
 
 export interface OpenLoopSample {
@@ -66,6 +72,8 @@ export async function runOpenLoop(
     // The schedule ends with the load window: jobs the enqueue side could not issue by then are not sent
     // (reported as notEnqueued), so a system whose enqueue cannot keep up does not stretch the run.
     const end = started + options.seconds * 1000 + TICK_MS;
+    const warmup = options.warmup;
+    const warmed = warmup ? sleep(warmup.seconds * 1000).then(() => warmup.run()) : Promise.resolve();
     while (issued < total && performance.now() < end) {
       const elapsed = performance.now() - started;
       const due = Math.min(total, Math.floor((options.rate * elapsed) / 1000)) - issued;
@@ -84,7 +92,7 @@ export async function runOpenLoop(
       await sleep(TICK_MS);
     }
     notEnqueued = total - issued;
-    await Promise.all(pending);
+    await Promise.all([...pending, warmed]);
     const deadline = performance.now() + GRACE_MS;
     while (performance.now() < deadline && [...scheduled.keys()].some((id) => !leasedAt.has(id)))
       await sleep(20);
@@ -106,5 +114,24 @@ export async function runOpenLoop(
     unclaimed,
     completedPerSecond: (processed * 1000) / lastClaim,
     enqueueLagP99: enqueueLag.length ? percentile(enqueueLag, 0.99) : 0,
+  };
+}
+
+/**
+ * The warm-up action of W2 and W4, the same for every system: `ANALYZE` of the system's fresh database
+ * once the load has filled its tables. A live database has the planner statistics autovacuum keeps (its
+ * analyze runs within a minute of the first writes); a database created for a 10-second point would
+ * otherwise be planned as empty for the whole point - which for JobEngine's cached generic plans means
+ * key lookups costed as sequential scans (docs/adr/0004-job-lifecycle-and-hot-paths.md).
+ */
+export function analyzeAfter(databaseUrl: string): () => Promise<void> {
+  return async () => {
+    const client = new pg.Client({ connectionString: databaseUrl, application_name: 'bench-analyze' });
+    await client.connect();
+    try {
+      await client.query('ANALYZE');
+    } finally {
+      await client.end();
+    }
   };
 }

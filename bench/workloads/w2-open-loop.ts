@@ -1,5 +1,5 @@
 import { runBurnDown, withScratchDatabase } from '../harness.ts';
-import { runOpenLoop } from '../open-loop.ts';
+import { analyzeAfter, runOpenLoop } from '../open-loop.ts';
 import { ms, rate, ratio, type Section } from '../report.ts';
 import { type LatencySummary, median, medianSummary, summarizeLatencies } from '../stats.ts';
 import type { SuiteContext } from '../suite.ts';
@@ -30,12 +30,23 @@ export async function w2OpenLoop(context: SuiteContext): Promise<Section> {
           const result = await withScratchDatabase(context.adminUrl, system.name, async (databaseUrl) => {
             const instance = await system.open(databaseUrl);
             try {
-              return await runOpenLoop(instance, { rate: jobsPerSecond, seconds, workers, batch });
+              return await runOpenLoop(instance, {
+                rate: jobsPerSecond,
+                seconds,
+                workers,
+                batch,
+                warmup: { seconds: warmupSeconds, run: analyzeAfter(databaseUrl) },
+              });
             } finally {
               await instance.close();
             }
           });
           const measured = result.samples.filter((sample) => sample.at >= warmupSeconds * 1000);
+          if (measured.length === 0) {
+            throw new Error(
+              `saturated: no job due after the warm-up was claimed within 20 s (${result.enqueued} enqueued, ${result.unclaimed} unclaimed)`,
+            );
+          }
           const summary = summarizeLatencies(measured.map((sample) => sample.latency));
           perRep.push(summary);
           completed.push(result.completedPerSecond);
@@ -111,7 +122,7 @@ export async function w2OpenLoop(context: SuiteContext): Promise<Section> {
     title: 'W2 open-loop latency: enqueue → lease',
     settings: [
       `${workers} workers per system claiming up to ${batch} jobs at a time; load = ${loads.map((l) => `${l * 100}%`).join(', ')} of the system's own W1 capacity at K=${workers}, B=${batch}: ${[...capacities].map(([name, c]) => `${name} ${rate(c.jobsPerSecond)} jobs/s (${c.source})`).join(', ')}`,
-      `${seconds} s of load per point (first ${warmupSeconds} s not counted); jobs enqueued every 10 ms in one bulk statement per system's API; latency from each job's scheduled enqueue time to the return of the claim that got it`,
+      `${seconds} s of load per point (first ${warmupSeconds} s not counted, then ANALYZE of the system's database, as autovacuum would have run on a live one); jobs enqueued every 10 ms in one bulk statement per system's API; latency from each job's scheduled enqueue time to the return of the claim that got it`,
       'Workers idle-wait as each system does: jobengine and pg-boss poll every 10 ms after an empty claim (pg-boss: fetch loop, since work() polls no faster than 0.5 s); graphile-worker run() is woken by LISTEN/NOTIFY',
     ],
     table,

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { withScratchDatabase } from '../harness.ts';
-import { runOpenLoop } from '../open-loop.ts';
+import { analyzeAfter, runOpenLoop } from '../open-loop.ts';
 import { ms, rate, type Section } from '../report.ts';
 import { percentile } from '../stats.ts';
 import type { SuiteContext } from '../suite.ts';
@@ -58,7 +58,13 @@ export async function w4BloatSoak(context: SuiteContext): Promise<Section> {
         context.log(`w4 ${system.name}: long transaction committed`);
       })();
       try {
-        return await runOpenLoop(instance, { rate: jobsPerSecond, seconds, workers, batch });
+        return await runOpenLoop(instance, {
+          rate: jobsPerSecond,
+          seconds,
+          workers,
+          batch,
+          warmup: { seconds: Math.min(2, sampleSeconds), run: analyzeAfter(databaseUrl) },
+        });
       } finally {
         running = false;
         await Promise.allSettled([sampler, longTransaction]);
@@ -103,7 +109,7 @@ export async function w4BloatSoak(context: SuiteContext): Promise<Section> {
     title: `W4 bloat soak: ${seconds} s at ${load * 100}% of W1 capacity`,
     settings: [
       `W2's open loop (${workers} workers, claim batch ${batch}) for ${seconds} s per system, one repetition; a REPEATABLE READ transaction with an xid held open from ${Math.round(holdFrom)} s to ${Math.round(holdUntil)} s`,
-      `Windows of ${sampleSeconds} s: claim latency percentiles of the jobs due in the window; dead tuples = sum of pg_stat_user_tables.n_dead_tup in the system's database (sampled every second, autovacuum on, default settings)`,
+      `Windows of ${sampleSeconds} s: claim latency percentiles of the jobs due in the window; dead tuples = sum of pg_stat_user_tables.n_dead_tup in the system's database (sampled every second, autovacuum on, default settings); one ANALYZE 2 s into the load, as in W2`,
     ],
     table,
     notes:

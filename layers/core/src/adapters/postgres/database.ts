@@ -21,6 +21,21 @@ export interface DatabaseOptions {
 export const TENANT_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
 /**
+ * Session settings of the hot statements (lease, completion, idempotency keys), set in the transaction
+ * that runs them (docs/adr/0004-job-lifecycle-and-hot-paths.md):
+ * - a generic plan skips re-planning these large CTEs on every call (their cost barely depends on the
+ *   parameter values); it is built once per connection, from the statistics of that moment;
+ * - on a young database those statistics say the tables are empty, which makes sequential scans of jobs
+ *   and runs look free and costs O(queue) per call once the tables fill up (74 instead of 1,100 jobs/s
+ *   until autovacuum's next ANALYZE replans). Every row these statements touch is reached by key, so
+ *   sequential scans are priced out;
+ * - JIT is decided at planning time by estimated cost: a generic plan over a large backlog crosses
+ *   jit_above_cost and then compiles about 400 functions on every call (170 ms).
+ */
+export const HOT_STATEMENT_SETTINGS =
+  'SET LOCAL plan_cache_mode = force_generic_plan;SET LOCAL enable_seqscan = off;SET LOCAL jit = off;';
+
+/**
  * The PostgreSQL adapter: a pool plus the two ways to run a transaction. Each transaction starts with one
  * round trip that begins it, drops to the runtime role and pins the tenant (row-level security), so the
  * tenant scoping costs no extra latency on hot paths.
@@ -121,11 +136,7 @@ export class Database {
   ): Promise<R[]> {
     return this.withRetry(() =>
       this.withClient(async (client) => {
-        // A generic plan skips re-planning these large CTEs on every call (their cost barely depends on the
-        // parameter values).
-        const begin = client.query(
-          `${this.beginSql(client, role, tenantId)}SET LOCAL plan_cache_mode = force_generic_plan;`,
-        );
+        const begin = client.query(`${this.beginSql(client, role, tenantId)}${HOT_STATEMENT_SETTINGS}`);
         // Named: parsed and planned once per connection, which is most of the cost of these large CTEs.
         const result = client.query<R>({ name: statement.name, text: statement.text, values });
         const commit = client.query('COMMIT');

@@ -123,19 +123,22 @@ succeeded_parents AS (
 descendants (id) AS (
   SELECT e.child_job_id FROM dag_edges e JOIN transitioned x ON e.parent_job_id = x.id
    WHERE e.tenant_id = $1 AND x.to_status IN ('dead_lettered', 'failed', 'canceled')
+     AND e.parent_job_id = ANY (ARRAY(SELECT id FROM transitioned
+                                       WHERE to_status IN ('dead_lettered', 'failed', 'canceled')))
   UNION
   SELECT e.child_job_id FROM dag_edges e JOIN descendants d ON e.parent_job_id = d.id WHERE e.tenant_id = $1
 ),
 child_counts AS (
   SELECT e.child_job_id AS id, count(*)::int AS n
     FROM dag_edges e JOIN succeeded_parents p ON e.parent_job_id = p.id
-   WHERE e.tenant_id = $1 AND e.child_job_id NOT IN (SELECT id FROM descendants)
+   WHERE e.tenant_id = $1 AND e.parent_job_id = ANY (ARRAY(SELECT id FROM succeeded_parents))
+     AND e.child_job_id NOT IN (SELECT id FROM descendants)
    GROUP BY e.child_job_id
 ),
 affected AS (
   SELECT j.id, j.status FROM jobs j
    WHERE j.tenant_id = $1 AND j.status IN ('pending', 'queued', 'throttled')
-     AND j.id IN (SELECT id FROM child_counts UNION SELECT id FROM descendants)
+     AND j.id = ANY (ARRAY(SELECT id FROM child_counts UNION SELECT id FROM descendants))
    ORDER BY j.id
      FOR UPDATE OF j
 ),
@@ -147,14 +150,14 @@ released AS (
          updated_at = now()
     FROM child_counts c
    WHERE j.tenant_id = $1 AND j.id = c.id AND j.status = 'pending'
-     AND j.id IN (SELECT id FROM affected)
+     AND j.id = ANY (ARRAY(SELECT id FROM affected))
   RETURNING j.id, j.run_id, j.type, j.status, j.attempt, j.payload_digest, j.project_id, j.correlation_id
 ),
 canceled AS (
   UPDATE jobs j
      SET status = 'canceled', reason = 'upstream_failed', finished_at = now(), updated_at = now()
     FROM affected a
-   WHERE j.tenant_id = $1 AND j.id = a.id AND j.id IN (SELECT id FROM descendants)
+   WHERE j.tenant_id = $1 AND j.id = a.id AND j.id = ANY (ARRAY(SELECT id FROM descendants))
   RETURNING j.id, j.run_id, j.type, a.status AS from_status, j.attempt, j.payload_digest, j.project_id,
             j.correlation_id
 ),

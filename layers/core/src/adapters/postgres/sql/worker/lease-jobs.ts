@@ -228,6 +228,7 @@ leased AS (
          throttled_until = NULL, throttle_reason = NULL, leased_at = now(), updated_at = now()
     FROM picked p
    WHERE j.tenant_id = p.tenant_id AND j.id = p.id
+     AND j.id = ANY (ARRAY(SELECT id FROM picked))
   RETURNING j.*, p.from_status
 ),
 throttled AS (
