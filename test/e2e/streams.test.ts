@@ -231,9 +231,15 @@ describe('event stream over SSE and WebSocket', () => {
       { action: 'subscribe', id: 'queued', filters: { eventTypes: ['job.queued'] } },
       'subscribed',
     );
-    await submitRun('both');
-    await client.waitFor((c) => c.items.some((item) => item.event?.eventType === 'job.queued'));
-    const queued = client.items.filter((item) => item.event?.eventType === 'job.queued');
+    const runId = await submitRun('both');
+    // Only this run's events: an earlier test's run may still be planning while the two subscriptions are
+    // made one after the other, and its events rightly match only the first.
+    const ofRun = (item: (typeof client.items)[number]) =>
+      item.event?.eventType === 'job.queued' &&
+      (item.event.subject as { data?: { runId?: string } }).data?.runId === runId;
+    await client.waitFor((c) => c.items.some(ofRun));
+    const queued = client.items.filter(ofRun);
+    expect(queued.length).toBeGreaterThan(0);
     expect(queued.every((item) => [...item.subscriptions].sort().join() === 'all,queued')).toBe(true);
     const positions = client.items.map((item) => item.position);
     expect(new Set(positions).size).toBe(positions.length);
