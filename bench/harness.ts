@@ -143,11 +143,23 @@ async function drainWith(instance: BenchInstance, options: BurnDownOptions): Pro
  * not have run yet) and no dirty buffers from the preload that a checkpoint would flush mid-measurement.
  */
 async function settle(databaseUrl: string, checkpoint = true): Promise<void> {
-  const client = new pg.Client({ connectionString: databaseUrl, application_name: 'bench-settle' });
+  await runSql(
+    databaseUrl,
+    'bench-settle',
+    checkpoint ? ['VACUUM (ANALYZE)', 'CHECKPOINT'] : ['VACUUM (ANALYZE)'],
+  );
+}
+
+/** Runs `statements` one after another on a connection of their own to `databaseUrl`. */
+export async function runSql(
+  databaseUrl: string,
+  applicationName: string,
+  statements: string[],
+): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl, application_name: applicationName });
   await client.connect();
   try {
-    await client.query('VACUUM (ANALYZE)');
-    if (checkpoint) await client.query('CHECKPOINT');
+    for (const statement of statements) await client.query(statement);
   } finally {
     await client.end();
   }

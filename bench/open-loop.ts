@@ -1,6 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import pg from 'pg';
-import type { BenchInstance, BenchListener } from './harness.ts';
+import { type BenchInstance, type BenchListener, runSql } from './harness.ts';
 import { percentile } from './stats.ts';
 
 export interface OpenLoopOptions {
@@ -125,13 +124,5 @@ export async function runOpenLoop(
  * key lookups costed as sequential scans (docs/adr/0004-job-lifecycle-and-hot-paths.md).
  */
 export function analyzeAfter(databaseUrl: string): () => Promise<void> {
-  return async () => {
-    const client = new pg.Client({ connectionString: databaseUrl, application_name: 'bench-analyze' });
-    await client.connect();
-    try {
-      await client.query('ANALYZE');
-    } finally {
-      await client.end();
-    }
-  };
+  return () => runSql(databaseUrl, 'bench-analyze', ['ANALYZE']);
 }
