@@ -255,7 +255,7 @@ describe('dead letters over HTTP', () => {
     );
 
     const events = await e.t.admin.query(
-      `SELECT idempotency_key, envelope->'subject'->'data'->>'replayedJobId' AS replayed FROM events
+      `SELECT idempotency_key, data->>'replayedJobId' AS replayed FROM events
         WHERE event_type = 'dead_letter.replayed' AND subject_id = $1`,
       [id],
     );

@@ -147,7 +147,7 @@ export async function eventHistoryMismatches(t: TestDatabase, jobIds?: string[])
     idempotency_key: string;
   }>(
     `SELECT subject_id AS job_id, substr(event_type, 5) AS status,
-            (envelope->'subject'->'data'->>'attempt')::int AS attempt, idempotency_key
+            (data->>'attempt')::int AS attempt, idempotency_key
        FROM events
       WHERE subject_kind = 'job' AND event_type = ANY($2::text[])
         AND ($1::text[] IS NULL OR subject_id = ANY($1::text[]))

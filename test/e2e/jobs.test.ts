@@ -210,7 +210,7 @@ describe('jobs API over HTTP', () => {
     expect(order).toEqual([third.id, second.id, first.id]);
 
     const event = await e.t.admin.query(
-      `SELECT envelope->'subject'->'data' AS data FROM events WHERE event_type = 'job.prioritized' AND subject_id = $1`,
+      `SELECT data FROM events WHERE event_type = 'job.prioritized' AND subject_id = $1`,
       [third.id],
     );
     expect(event.rows).toEqual([{ data: expect.objectContaining({ priority: 90, previousPriority: 0 }) }]);

@@ -21,10 +21,10 @@ describe('operator reason and ticket over HTTP', () => {
   };
   const eventData = async (eventType: string, subjectId: string) =>
     (
-      await e.t.admin.query(
-        `SELECT envelope->'subject'->'data' AS data FROM events WHERE event_type = $1 AND subject_id = $2`,
-        [eventType, subjectId],
-      )
+      await e.t.admin.query(`SELECT data FROM events WHERE event_type = $1 AND subject_id = $2`, [
+        eventType,
+        subjectId,
+      ])
     ).rows.map((r) => r.data);
   const headerDetail = (header: string) => ({
     error: expect.objectContaining({ details: [{ path: `headers.${header}`, message: expect.any(String) }] }),

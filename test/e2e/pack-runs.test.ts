@@ -227,7 +227,7 @@ describe('pack runs over HTTP', () => {
     );
 
     const created = await e.t.admin.query(
-      `SELECT envelope->'subject'->'data' AS data FROM events WHERE event_type = 'pack_run.created' AND subject_id = $1`,
+      `SELECT data FROM events WHERE event_type = 'pack_run.created' AND subject_id = $1`,
       [packRun.id],
     );
     expect(created.rows).toEqual([

@@ -464,7 +464,7 @@ describe('runs API over HTTP', () => {
     ).toEqual([]);
 
     const runEvents = await e.t.admin.query(
-      `SELECT event_type, envelope->'subject'->'data'->>'reason' AS reason FROM events
+      `SELECT event_type, data->>'reason' AS reason FROM events
         WHERE subject_kind = 'run' AND subject_id = $1 ORDER BY seq`,
       [run.id],
     );

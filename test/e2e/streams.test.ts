@@ -41,7 +41,7 @@ describe('event stream over SSE and WebSocket', () => {
     return (res.json as { id: string }).id;
   };
   const runEventsInDb = (runId: string) =>
-    positionsInDb(tenant, `(envelope->'subject'->'data'->>'runId' = $2 OR subject_id = $2)`, [runId]);
+    positionsInDb(tenant, `(data->>'runId' = $2 OR subject_id = $2)`, [runId]);
   const track = <T extends { close(): unknown }>(client: T) => {
     open.push(client);
     return client;
@@ -265,9 +265,17 @@ describe('event stream over SSE and WebSocket', () => {
       subject: { kind: 'source', id: sourceId, data: { notes: 'x'.repeat(200_000) } },
     };
     await e.t.admin.query(
-      `INSERT INTO events (tenant_id, event_id, event_type, occurred_at, subject_kind, subject_id, idempotency_key, envelope)
-       VALUES ($1, $2, 'source.updated', now(), 'source', $3, $4, $5)`,
-      [tenant, envelope.eventId, sourceId, envelope.idempotencyKey, JSON.stringify(envelope)],
+      `INSERT INTO events (tenant_id, event_id, event_type, occurred_at, subject_kind, subject_id, idempotency_key,
+                           actor, data)
+       VALUES ($1, $2, 'source.updated', now(), 'source', $3, $4, $5, $6)`,
+      [
+        tenant,
+        envelope.eventId,
+        sourceId,
+        envelope.idempotencyKey,
+        JSON.stringify(envelope.actor),
+        JSON.stringify(envelope.subject.data),
+      ],
     );
     // no API call follows: the tick's fanout sweep delivers it
     await client.waitFor((c) => c.items.length >= 1, 10_000);

@@ -521,8 +521,8 @@ describe('worker bridge over HTTP', () => {
     ).toEqual([]);
     const canceledEvents = await e.t.admin.query(
       `SELECT count(*)::int AS n FROM events
-        WHERE event_type = 'job.canceled' AND envelope->'subject'->'data'->>'runId' = $1
-          AND envelope->'subject'->'data'->>'reason' = 'upstream_failed'`,
+        WHERE event_type = 'job.canceled' AND data->>'runId' = $1
+          AND data->>'reason' = 'upstream_failed'`,
       [runId],
     );
     expect(canceledEvents.rows[0].n).toBe(5);
@@ -620,7 +620,7 @@ describe('worker bridge over HTTP', () => {
     expect(historyRows).toBeGreaterThan(80);
     expect(mismatches).toEqual({});
     const sample = await e.t.admin.query(
-      `SELECT event_type, idempotency_key, envelope FROM events WHERE subject_kind = 'job' AND event_type = 'job.leased'
+      `SELECT event_type, idempotency_key, jobengine_event_envelope(events) AS envelope FROM events WHERE subject_kind = 'job' AND event_type = 'job.leased'
         ORDER BY seq LIMIT 1`,
     );
     expect(sample.rows[0].envelope).toMatchObject({

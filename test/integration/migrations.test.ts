@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { MIGRATIONS_DIR, migrateDatabase } from '../../layers/core/src/adapters/postgres/migrate.ts';
+import { buildEvent } from '../../layers/core/src/domain/events.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 
 /** Tables of DESIGN §6 (plus the pack-run logs it names), every one of which must exist under RLS. */
@@ -112,6 +113,103 @@ describe('migrations', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
       await fresh.drop();
+    }
+  });
+
+  it('keep every stored event whole when events move from a stored envelope to actor and data (7)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'jobengine-migrations-'));
+    const fresh = await emptyDatabase();
+    const client = new pg.Client({ connectionString: fresh.url });
+    try {
+      await cp(MIGRATIONS_DIR, dir, { recursive: true });
+      const lean = join(dir, '7_lean-event-rows.sql');
+      const leanSql = await readFile(lean, 'utf8');
+      await rm(lean);
+      await migrateDatabase(fresh.url, dir);
+      const envelope = buildEvent(
+        {
+          eventType: 'source.paused',
+          tenantId: 'acme',
+          projectId: 'p1',
+          correlationId: 'corr-1',
+          actor: { subject: 'alice', scopes: ['orch:operate', 'orch:read'] },
+          subject: { kind: 'source', id: 'src-1', data: { id: 'src-1', paused: true, notes: null } },
+          idempotencyKey: 'orch-source.paused-src-1-2',
+        },
+        '0192f0c4-1b2a-7c3d-8e4f-5a6b7c8d9e0f',
+        new Date('2026-11-29T01:02:03.456Z'),
+      );
+      await client.connect();
+      await client.query(
+        `INSERT INTO events (tenant_id, event_id, event_type, occurred_at, project_id, correlation_id, subject_kind,
+                             subject_id, idempotency_key, envelope)
+         VALUES ($1, $2, $3, $4, $5, $6, 'source', 'src-1', $7, $8)`,
+        [
+          envelope.tenantId,
+          envelope.eventId,
+          envelope.eventType,
+          envelope.occurredAt,
+          envelope.projectId,
+          envelope.correlationId,
+          envelope.idempotencyKey,
+          JSON.stringify(envelope),
+        ],
+      );
+      await writeFile(lean, leanSql);
+      expect((await migrateDatabase(fresh.url, dir)).applied).toEqual(['7_lean-event-rows.sql']);
+      const { rows } = await client.query(
+        'SELECT seq, jobengine_event_envelope(e) AS envelope FROM events e WHERE tenant_id = $1',
+        ['acme'],
+      );
+      expect(rows).toHaveLength(1);
+      expect(rows[0].envelope).toEqual({ ...envelope, seq: Number(rows[0].seq) });
+    } finally {
+      await client.end().catch(() => undefined);
+      await rm(dir, { recursive: true, force: true });
+      await fresh.drop();
+    }
+  });
+
+  it('check formats when a value is written, also on columns that are no longer CHECKed per row', async () => {
+    const client = new pg.Client({ connectionString: t.url });
+    await client.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(
+        `INSERT INTO runs (tenant_id, id, kind, status, dag, dag_digest, job_count, correlation_id, created_by,
+                           created_at, updated_at)
+         VALUES ('acme', '0192f0c4-1b2a-7c3d-8e4f-000000000001', 'adhoc', 'running', '{}', $1, 1, 'c', 't', now(), now())`,
+        [`sha256:${'a'.repeat(64)}`],
+      );
+      const insertJob = (type: string, key: string, digest: string) =>
+        client.query(
+          `INSERT INTO jobs (tenant_id, id, run_id, job_key, type, status, payload_digest, not_before, correlation_id,
+                             created_at, updated_at)
+           VALUES ('acme', jobengine_uuid_v7(), '0192f0c4-1b2a-7c3d-8e4f-000000000001', $2, $1, 'queued', $3, now(),
+                   'c', now(), now())`,
+          [type, key, digest],
+        );
+      const good = `sha256:${'b'.repeat(64)}`;
+      await insertJob('fetch.feed', 'job-1', good);
+      for (const [type, key, digest] of [
+        ['Fetch Feed', 'job-2', good],
+        ['fetch.feed', '-bad key', good],
+        ['fetch.feed', 'job-3', 'sha256:XYZ'],
+      ] as const) {
+        await client.query('SAVEPOINT s');
+        await expect(insertJob(type, key, digest)).rejects.toThrow(/violates check constraint/);
+        await client.query('ROLLBACK TO SAVEPOINT s');
+      }
+      await client.query('SAVEPOINT s');
+      await expect(
+        client.query(`UPDATE jobs SET type = 'NOT VALID' WHERE tenant_id = 'acme'`),
+      ).rejects.toThrow(/violates check constraint/);
+      await client.query('ROLLBACK TO SAVEPOINT s');
+      await client.query(`UPDATE jobs SET status = 'leased', lease_id = gen_random_uuid(), lease_until = now()
+                           WHERE tenant_id = 'acme'`);
+    } finally {
+      await client.query('ROLLBACK').catch(() => undefined);
+      await client.end();
     }
   });
 

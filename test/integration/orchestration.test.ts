@@ -357,7 +357,7 @@ describe('orchestration', () => {
       { jobId: lease!.jobId, leaseId: lease!.leaseId, outcome: 'succeeded', artifacts: [] },
     ]);
     const { rows } = await t.admin.query(
-      `SELECT event_type, idempotency_key, envelope FROM events WHERE subject_id = $1 ORDER BY seq`,
+      `SELECT event_type, idempotency_key, jobengine_event_envelope(events) AS envelope FROM events WHERE subject_id = $1 ORDER BY seq`,
       [lease!.jobId],
     );
     expect(rows.map((r) => r.event_type)).toEqual([

@@ -85,7 +85,7 @@ describe('pack runs', () => {
     });
 
     const events = await t.admin.query(
-      `SELECT event_type, project_id, idempotency_key, envelope->'subject' AS subject FROM events
+      `SELECT event_type, project_id, idempotency_key, jobengine_event_envelope(events)->'subject' AS subject FROM events
         WHERE tenant_id = $1 AND event_type = 'pack_run.created'`,
       [call.tenantId],
     );

@@ -336,7 +336,7 @@ describe('schedules, watermarks and backfills', () => {
         expect(mark).toBe('2026-06-01T14:55:00.000Z');
       }
       const events = await t.admin.query(
-        `SELECT envelope->'subject'->'data' AS data FROM events WHERE event_type = 'watermark.advanced' AND subject_id = $1 ORDER BY seq`,
+        `SELECT data FROM events WHERE event_type = 'watermark.advanced' AND subject_id = $1 ORDER BY seq`,
         [src.id],
       );
       expect(events.rows.map((r) => [r.data.previous, r.data.watermark])).toEqual([

@@ -65,7 +65,7 @@ export async function planBackfillChunks(db: Queryable, p: PlanBackfillChunksPar
      ),
      events AS (
        INSERT INTO events (tenant_id, event_id, event_type, occurred_at, project_id, correlation_id, subject_kind,
-                           subject_id, idempotency_key, envelope)
+                           subject_id, idempotency_key, actor, data)
        SELECT e.* FROM (SELECT n.*, jobengine_uuid_v7() AS event_id FROM new_jobs n) n,
          LATERAL jobengine_job_event(n.event_id, $1, 'pending', n.id, $7, n.run_id, 0, NULL, 'planned',
                                      n.payload_digest, $4, $9, $13::jsonb) e

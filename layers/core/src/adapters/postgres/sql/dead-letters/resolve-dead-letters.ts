@@ -33,7 +33,7 @@ export async function resolveDeadLetters(
      ),
      events AS (
        INSERT INTO events (tenant_id, event_id, event_type, occurred_at, project_id, correlation_id, subject_kind,
-                           subject_id, idempotency_key, envelope)
+                           subject_id, idempotency_key, actor, data)
        SELECT e.* FROM (SELECT r.*, jobengine_uuid_v7() AS event_id FROM resolved r) r,
          LATERAL jobengine_event_row(r.event_id, $1, 'dead_letter.' || r.status, 'dead_letter', r.id::text,
                                      format('orch-dead_letter.%s-%s', r.status, r.id), NULL, $4, $3::jsonb,

@@ -15,7 +15,7 @@ export interface UnpublishedEvent {
  */
 export const CLAIM_UNPUBLISHED_EVENTS =
   // e.seq, not the text output column of the same name: ORDER BY seq would sort '10' before '2'.
-  `SELECT e.seq::text AS seq, e.envelope || jsonb_build_object('seq', e.seq) AS event
+  `SELECT e.seq::text AS seq, jobengine_event_envelope(e) AS event
      FROM events e
     WHERE e.published_at IS NULL
     ORDER BY e.seq

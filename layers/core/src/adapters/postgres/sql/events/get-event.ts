@@ -8,9 +8,9 @@ export async function getEvent(
   position: StreamPosition,
 ): Promise<StreamEvent | null> {
   const result = await db.query<{ envelope: Record<string, unknown> }>(
-    'SELECT envelope FROM events WHERE tenant_id = $1 AND tx_id = $2::xid8 AND seq = $3::bigint',
+    'SELECT jobengine_event_envelope(e) AS envelope FROM events e WHERE tenant_id = $1 AND tx_id = $2::xid8 AND seq = $3::bigint',
     [tenantId, position.tx, position.seq],
   );
   const row = result.rows[0];
-  return row ? { position, envelope: { ...row.envelope, seq: Number(position.seq) } } : null;
+  return row ? { position, envelope: row.envelope } : null;
 }

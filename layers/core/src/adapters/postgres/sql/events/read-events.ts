@@ -23,7 +23,7 @@ export interface EventFilter {
  * Reads a tenant's committed events after `after`, in stream order (tx_id, seq), up to `limit`. Only
  * transactions older than the oldest still running are read, so a later call from the returned position
  * can never miss an event that commits afterwards (see migrations/5_streams-audit.sql). Filters apply to
- * the envelope; positions still advance past filtered-out events (the caller gets `scanned`).
+ * the subject data; positions still advance past filtered-out events (the caller gets `scanned`).
  */
 export async function readEvents(
   db: Queryable,
@@ -38,12 +38,12 @@ export async function readEvents(
     envelope: Record<string, unknown>;
     matches: boolean;
   }>(
-    `SELECT tx_id::text AS tx, seq::text AS seq, envelope,
-            ($5::uuid IS NULL OR envelope->'subject'->'data'->>'runId' = $5::text OR
+    `SELECT tx_id::text AS tx, seq::text AS seq, jobengine_event_envelope(e) AS envelope,
+            ($5::uuid IS NULL OR data->>'runId' = $5::text OR
                (subject_kind = 'run' AND subject_id = $5::text))
         AND ($6::uuid IS NULL OR (subject_kind = 'job' AND subject_id = $6::text))
-        AND ($7::text IS NULL OR envelope->'subject'->'data'->>'type' = $7)
-        AND ($8::uuid IS NULL OR envelope->'subject'->'data'->>'sourceId' = $8::text OR
+        AND ($7::text IS NULL OR data->>'type' = $7)
+        AND ($8::uuid IS NULL OR data->>'sourceId' = $8::text OR
                (subject_kind = 'source' AND subject_id = $8::text))
         AND ($9::text[] IS NULL OR event_type = ANY($9)) AS matches
        FROM events e
@@ -71,7 +71,7 @@ export async function readEvents(
       .filter((row) => row.matches)
       .map((row) => ({
         position: { tx: row.tx, seq: row.seq },
-        envelope: { ...row.envelope, seq: Number(row.seq) },
+        envelope: row.envelope,
       })),
     last: lastRow ? { tx: lastRow.tx, seq: lastRow.seq } : after,
     scanned: result.rows.length,

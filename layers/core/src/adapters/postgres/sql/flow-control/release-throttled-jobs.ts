@@ -44,7 +44,7 @@ export async function releaseThrottledJobs(
      ),
      events AS (
        INSERT INTO events (tenant_id, event_id, event_type, occurred_at, project_id, correlation_id, subject_kind,
-                           subject_id, idempotency_key, envelope)
+                           subject_id, idempotency_key, actor, data)
        SELECT e.* FROM (SELECT r.*, jobengine_uuid_v7() AS event_id FROM released r) r,
          LATERAL jobengine_hold_event(r.event_id, r.tenant_id, 'queued', r.id, r.type, r.run_id, r.attempt, 'released',
                                       r.payload_digest, r.project_id, r.correlation_id, $7::jsonb) e

@@ -91,10 +91,10 @@ export async function cancelJobs(
      ),
      event_rows AS (
        INSERT INTO events (tenant_id, event_id, event_type, occurred_at, project_id, correlation_id, subject_kind,
-                           subject_id, idempotency_key, envelope)
+                           subject_id, idempotency_key, actor, data)
        SELECT e.tenant_id, e.event_id, e.event_type, e.occurred_at, e.project_id, e.correlation_id, e.subject_kind,
-              e.subject_id, e.idempotency_key,
-              jsonb_set(e.envelope, '{subject,data,ticket}', coalesce(to_jsonb($6::text), 'null'::jsonb))
+              e.subject_id, e.idempotency_key, e.actor,
+              jsonb_set(e.data, '{ticket}', coalesce(to_jsonb($6::text), 'null'::jsonb))
          FROM (
            SELECT e.* FROM (SELECT c.*, jobengine_uuid_v7() AS event_id FROM canceled c) c,
              LATERAL jobengine_job_event(c.event_id, $1, 'canceled', c.id, c.type, c.run_id, c.attempt, c.old_lease_id, c.reason,

@@ -25,7 +25,7 @@ export async function prioritizeJob(
      ),
      events AS (
        INSERT INTO events (tenant_id, event_id, event_type, occurred_at, project_id, correlation_id, subject_kind,
-                           subject_id, idempotency_key, envelope)
+                           subject_id, idempotency_key, actor, data)
        SELECT e.* FROM (SELECT u.*, jobengine_uuid_v7() AS event_id FROM updated u) u,
          LATERAL jobengine_event_row(u.event_id, $1, 'job.prioritized', 'job', u.id::text,
                                      format('orch-job.prioritized-%s-%s-%s', u.id, u.attempt, u.priority),

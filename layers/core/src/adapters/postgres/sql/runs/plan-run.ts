@@ -69,7 +69,7 @@ export async function planRun(db: Queryable, p: PlanRunParams): Promise<number> 
      ),
      events AS (
        INSERT INTO events (tenant_id, event_id, event_type, occurred_at, project_id, correlation_id, subject_kind,
-                           subject_id, idempotency_key, envelope)
+                           subject_id, idempotency_key, actor, data)
        SELECT e.* FROM (SELECT n.*, jobengine_uuid_v7() AS event_id FROM new_jobs n) n,
          LATERAL jobengine_job_event(n.event_id, $1, n.status, n.id, n.type, n.run_id, 0, NULL, 'planned', n.payload_digest,
                                      n.project_id, n.correlation_id, $7::jsonb) e

@@ -373,7 +373,7 @@ bucket_updated AS (
 ),
 event_rows AS (
   INSERT INTO events (tenant_id, event_id, event_type, occurred_at, project_id, correlation_id, subject_kind,
-                      subject_id, idempotency_key, envelope)
+                      subject_id, idempotency_key, actor, data)
   SELECT e.* FROM (SELECT x.*, jobengine_uuid_v7() AS event_id,
                           (SELECT coalesce(jsonb_agg(a->'digest'), '[]'::jsonb)
                              FROM jsonb_array_elements(coalesce(x.artifacts, '[]'::jsonb)) a) AS artifact_digests

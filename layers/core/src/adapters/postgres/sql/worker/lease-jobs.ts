@@ -280,7 +280,7 @@ history AS (
 ),
 events AS (
   INSERT INTO events (tenant_id, event_id, event_type, occurred_at, project_id, correlation_id, subject_kind,
-                      subject_id, idempotency_key, envelope)
+                      subject_id, idempotency_key, actor, data)
   SELECT e.* FROM (SELECT l.*, jobengine_uuid_v7() AS event_id FROM leased l) l,
     LATERAL jobengine_job_event(l.event_id, l.tenant_id, 'leased', l.id, l.type, l.run_id, l.attempt, l.lease_id, NULL,
                                 l.payload_digest, l.project_id, l.correlation_id, $6::jsonb) e

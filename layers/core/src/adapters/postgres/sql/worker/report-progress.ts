@@ -56,7 +56,7 @@ export async function reportProgress(db: Queryable, p: ProgressParams): Promise<
      -- Named unlike the table: under WITH RECURSIVE a CTE's name is visible in its own body.
      event_rows AS (
        INSERT INTO events (tenant_id, event_id, event_type, occurred_at, project_id, correlation_id, subject_kind,
-                           subject_id, idempotency_key, envelope)
+                           subject_id, idempotency_key, actor, data)
        SELECT e.* FROM (SELECT u.*, jobengine_uuid_v7() AS event_id FROM updated u) u,
          LATERAL jobengine_job_event(u.event_id, $1, 'running', u.id, u.type, u.run_id, u.attempt, u.lease_id, NULL,
                                      u.payload_digest, u.project_id, u.correlation_id, $6::jsonb) e
