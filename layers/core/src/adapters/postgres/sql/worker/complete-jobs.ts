@@ -120,19 +120,23 @@ updated AS (
 succeeded_parents AS (
   SELECT id FROM transitioned WHERE to_status = 'succeeded'
 ),
+-- Edges are reached per parent (LATERAL, equality on the key's prefix): a join or = ANY over the batch may
+-- be planned, on tables that were empty, as a walk over every edge of the tenant.
 descendants (id) AS (
-  SELECT e.child_job_id FROM dag_edges e JOIN transitioned x ON e.parent_job_id = x.id
-   WHERE e.tenant_id = $1 AND x.to_status IN ('dead_lettered', 'failed', 'canceled')
-     AND e.parent_job_id = ANY (ARRAY(SELECT id FROM transitioned
-                                       WHERE to_status IN ('dead_lettered', 'failed', 'canceled')))
+  SELECT e.child_job_id
+    FROM transitioned x
+    CROSS JOIN LATERAL (SELECT e.child_job_id FROM dag_edges e WHERE e.tenant_id = $1 AND e.parent_job_id = x.id) e
+   WHERE x.to_status IN ('dead_lettered', 'failed', 'canceled')
   UNION
-  SELECT e.child_job_id FROM dag_edges e JOIN descendants d ON e.parent_job_id = d.id WHERE e.tenant_id = $1
+  SELECT e.child_job_id
+    FROM descendants d
+    CROSS JOIN LATERAL (SELECT e.child_job_id FROM dag_edges e WHERE e.tenant_id = $1 AND e.parent_job_id = d.id) e
 ),
 child_counts AS (
   SELECT e.child_job_id AS id, count(*)::int AS n
-    FROM dag_edges e JOIN succeeded_parents p ON e.parent_job_id = p.id
-   WHERE e.tenant_id = $1 AND e.parent_job_id = ANY (ARRAY(SELECT id FROM succeeded_parents))
-     AND e.child_job_id NOT IN (SELECT id FROM descendants)
+    FROM succeeded_parents p
+    CROSS JOIN LATERAL (SELECT e.child_job_id FROM dag_edges e WHERE e.tenant_id = $1 AND e.parent_job_id = p.id) e
+   WHERE e.child_job_id NOT IN (SELECT id FROM descendants)
    GROUP BY e.child_job_id
 ),
 affected AS (
@@ -142,6 +146,8 @@ affected AS (
    ORDER BY j.id
      FOR UPDATE OF j
 ),
+-- The children still pending, by key: their status is the one read under the lock in affected (a status
+-- condition on jobs here may be planned as a walk over every pending job of the tenant).
 released AS (
   UPDATE jobs j
      SET pending_parents = j.pending_parents - c.n,
@@ -149,8 +155,8 @@ released AS (
          not_before = CASE WHEN j.pending_parents - c.n = 0 THEN greatest(j.not_before, now()) ELSE j.not_before END,
          updated_at = now()
     FROM child_counts c
-   WHERE j.tenant_id = $1 AND j.id = c.id AND j.status = 'pending'
-     AND j.id = ANY (ARRAY(SELECT id FROM affected))
+   WHERE j.tenant_id = $1 AND j.id = c.id
+     AND j.id = ANY (ARRAY(SELECT id FROM affected WHERE status = 'pending'))
   RETURNING j.id, j.run_id, j.type, j.status, j.attempt, j.payload_digest, j.project_id, j.correlation_id
 ),
 canceled AS (
