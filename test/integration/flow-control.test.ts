@@ -159,6 +159,7 @@ describe('flow control', () => {
     stop = true;
     await Promise.all(running);
     const waitMs = bDoneAt - bEnqueuedAt;
+    const fairShareBound = Math.ceil(100 / (batch / 2)) + 2 * workers;
     const { rows } = await t.admin.query(
       `SELECT count(*) FILTER (WHERE status = 'succeeded')::int AS done, count(*)::int AS total
          FROM jobs WHERE tenant_id = 'fair-a'`,
@@ -166,14 +167,15 @@ describe('flow control', () => {
     console.log(
       `fairness: A 50,000 queued, B 100 arriving; pool of ${workers} workers × batch ${batch}: ` +
         `B fully leased ${waitMs.toFixed(0)} ms after arriving, within ${callsUntilBDone} lease calls ` +
-        `(bound ${Math.ceil(100 / (batch / 2)) + workers}); A leased ${aLeasedAfterB} meanwhile, ` +
+        `(bound ${fairShareBound}); A leased ${aLeasedAfterB} meanwhile, ` +
         `${rows[0].done} of A's jobs done`,
     );
     expect(bLeased).toBe(100);
-    // Guarantee (ADR 0010): with equal weights B gets at least half of every lease call's slots while its
-    // active share is not above A's, so 100 jobs need at most 100 / (batch / 2) calls after arrival, plus
-    // the calls already in flight when B arrived (one per worker).
-    expect(callsUntilBDone).toBeLessThanOrEqual(Math.ceil(100 / (batch / 2)) + workers);
+    // Guarantee (ADR 0010): with equal weights B gets at least half of the slots of every lease call that
+    // sees B's ready jobs, so 100 jobs need at most 100 / (batch / 2) calls after arrival, plus the calls
+    // already in flight when B arrived, plus the calls that came up short because concurrent calls held B's
+    // jobs locked as candidates (one per worker) - 36 here. A FIFO queue would need thousands.
+    expect(callsUntilBDone).toBeLessThanOrEqual(fairShareBound);
     expect(aLeasedAfterB + rows[0].done).toBeGreaterThan(0);
   }, 60_000);
 
