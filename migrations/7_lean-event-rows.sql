@@ -117,6 +117,8 @@ SELECT * FROM jobengine_event_row(
                      'payloadDigest', p_payload_digest, 'artifacts', coalesce(p_artifacts, '[]'::jsonb)))
 $$;
 
+-- A flow-control transition (queued <-> throttled): the job event without a lease, its idempotency key
+-- suffixed with the transition's instant (ms), since a job can be held and released more than once per attempt.
 CREATE FUNCTION jobengine_hold_event(
   p_event_id uuid, p_tenant text, p_status text, p_job_id uuid, p_job_type text, p_run_id uuid, p_attempt integer,
   p_reason text, p_payload_digest text, p_project text, p_correlation text, p_actor jsonb
@@ -126,13 +128,10 @@ CREATE FUNCTION jobengine_hold_event(
 )
   LANGUAGE sql STABLE
   AS $$
-SELECT * FROM jobengine_event_row(
-  p_event_id, p_tenant, 'job.' || p_status, 'job', p_job_id::text,
-  format('orch-job.%s-%s-%s-%s', p_status, p_job_id, p_attempt, (extract(epoch FROM now()) * 1000)::bigint),
-  p_project, p_correlation, p_actor,
-  jsonb_build_object('id', p_job_id, 'type', p_job_type, 'runId', p_run_id, 'attempt', p_attempt,
-                     'leaseId', NULL, 'status', p_status, 'reason', p_reason,
-                     'payloadDigest', p_payload_digest, 'artifacts', '[]'::jsonb))
+SELECT e.tenant_id, e.event_id, e.event_type, e.occurred_at, e.project_id, e.correlation_id, e.subject_kind,
+       e.subject_id, e.idempotency_key || '-' || (extract(epoch FROM now()) * 1000)::bigint, e.actor, e.data
+  FROM jobengine_job_event(p_event_id, p_tenant, p_status, p_job_id, p_job_type, p_run_id, p_attempt, NULL, p_reason,
+                           p_payload_digest, p_project, p_correlation, p_actor) e
 $$;
 
 -- The backfill and watermark functions of migration 4, writing the new columns.

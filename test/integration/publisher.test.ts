@@ -315,6 +315,10 @@ describe('event publisher (outbox)', () => {
     expect(
       events.find((e) => e.eventType === 'run.canceled' && e.subject.id === doomed.id)?.subject.data,
     ).toMatchObject({ reason: 'scheduled maintenance', ticket: 'OPS-42' });
+    // A hold (queued -> throttled) can happen more than once per attempt: its key ends with the instant.
+    const held = events.find((e) => e.eventType === 'job.throttled');
+    expect(held?.idempotencyKey).toMatch(new RegExp(`^orch-job\\.throttled-${held?.subject.id}-0-\\d{13}$`));
+    expect(held?.subject.data).toMatchObject({ status: 'throttled', leaseId: null, artifacts: [] });
   });
 
   it('publishes each event once and marks it published in the claiming transaction', async () => {
