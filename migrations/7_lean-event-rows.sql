@@ -1,7 +1,8 @@
--- Cheaper rows on the lease and completion paths, recording the same facts (docs/adr/0004-job-lifecycle.md,
--- "Throughput budget"). Measured with one worker draining 10,000 jobs at claim batch 100, interleaved
--- with the previous schema: the CHECKs below were about 8% of a job's cost, the stored envelopes about 16%,
--- the UUIDv7 arithmetic on numeric about 4%, the history row's foreign key and second index about 6%.
+-- Cheaper rows on the lease and completion paths, recording the same facts
+-- (docs/adr/0004-job-lifecycle-and-hot-paths.md, "Throughput budget"). Measured with one worker draining
+-- 10,000 jobs at claim batch 100, interleaved with the previous schema: the CHECKs below were about 8% of a
+-- job's cost, the stored envelopes about 16%, the UUIDv7 arithmetic on numeric about 4%, the history row's
+-- foreign key and second index about 10%.
 
 -- 1. Formats are checked when a value is written, not on every update of the row. A CHECK constraint runs
 --    on every UPDATE of its row whatever the columns changed, so a job's lease and completion each ran three
@@ -72,7 +73,7 @@ $$;
 --    instead of an identity key plus that index. They lose the foreign key to jobs: a history row is
 --    written only by the statement that makes the job's transition, in its transaction, and jobs are never
 --    deleted, so the job exists by construction; the key's check was a query and a KEY SHARE lock on the
---    job row for every history row (about 6 us each, two per job).
+--    job row for every history row (about 6 µs each, two per job).
 ALTER TABLE job_history
   DROP CONSTRAINT job_history_tenant_id_job_id_fkey,
   DROP CONSTRAINT job_history_pkey,
