@@ -161,6 +161,7 @@ describe('hot-path plans made on empty tables', () => {
     expect(complete.buffers).toBeLessThan(600);
     expect(complete.walked).toBeLessThan(100);
   });
+
   it('release a child by key while the tenant holds thousands of pending jobs and edges the plan never saw', async () => {
     // The plans were last made (ANALYZE above) when no job was pending and no edge existed. A DAG-heavy
     // tenant then holds thousands of both: completing a parent must still reach its edges and its child by
@@ -183,8 +184,7 @@ describe('hot-path plans made on empty tables', () => {
          SELECT $1, jobengine_uuid_v7(), run.id, 'waiting-' || g, 'plans.dag', 'pending', 1, $3, now(), 'dag', now(), now()
            FROM run, generate_series(0, $2) g
          RETURNING id, run_id, job_key
-       )
-       , blocker AS (
+       ), blocker AS (
          INSERT INTO jobs (tenant_id, id, run_id, job_key, type, status, payload_digest, not_before, correlation_id,
                            created_at, updated_at)
          SELECT $1, jobengine_uuid_v7(), run.id, 'blocker', 'plans.blocked', 'queued', $3, now(), 'dag', now(), now()
