@@ -328,6 +328,34 @@ describe('event stream', () => {
       expect(claims.rowCount).toBe(0);
     });
 
+    it('delivers an event two subscriptions match once, naming both, when one of them is far behind', async () => {
+      // 'all' replays from the start and needs more than one read (a page holds 500); 'created' starts at
+      // the end. The event both match must not go out first for 'created' and again later for 'all'.
+      const tenant = 'fanout-merge';
+      await t.db.tenant(tenant, (db) =>
+        insertEvents(
+          db,
+          Array.from({ length: 600 }, () => event(tenant)),
+        ),
+      );
+      await connect(tenant, 'merge');
+      await s.connections.handle('merge', { action: 'subscribe', id: 'all', filters: {}, since: '0.0' });
+      await s.connections.handle('merge', {
+        action: 'subscribe',
+        id: 'created',
+        filters: { eventTypes: ['source.created'] },
+      });
+      await t.db.tenant(tenant, (db) => insertEvents(db, [event(tenant, 'source.created')]));
+      const [created] = await positionsInDb(tenant, 'source.created');
+      for (let pass = 0; pass < 5; pass++) await s.broadcaster.deliver(tenant, deadline());
+
+      const items = poster.items('merge');
+      expect(items.map((i) => i.position)).toEqual(await positionsInDb(tenant));
+      expect(items.filter((i) => i.position === created).map((i) => [...i.subscriptions].sort())).toEqual([
+        ['all', 'created'],
+      ]);
+    });
+
     it('keeps what was posted before a failure, resumes after it, and forgets gone connections', async () => {
       const tenant = 'fanout-b';
       await connect(tenant, 'flaky');

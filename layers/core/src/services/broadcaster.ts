@@ -168,11 +168,18 @@ export class BroadcasterService {
     }
   }
 
-  /** What each connection would receive now: one read per distinct (position, filters). */
+  /**
+   * What each connection would receive now: one read per distinct (position, filters). Every read of a
+   * pass stops at the same position (the stream end when the pass starts), and a connection gets events
+   * only up to the lowest point all its subscriptions' reads covered, so an event that matches several of
+   * its subscriptions is delivered once, naming all of them - never split across passes because one read
+   * saw it and another (an earlier snapshot, or a page cut at READ_LIMIT) did not.
+   */
   private async plan(
     tenantId: string,
     connections: readonly TenantConnectionRow[],
   ): Promise<ConnectionPlan[]> {
+    const until = await this.deps.streams.end(tenantId);
     const reads = new Map<
       string,
       Promise<{ events: StreamEvent[]; last: StreamPosition; scanned: number }>
@@ -182,7 +189,7 @@ export class BroadcasterService {
       let read = reads.get(key);
       if (!read) {
         const from = parsePosition(subscription.position) ?? { tx: '0', seq: '0' };
-        read = this.deps.streams.read(tenantId, from, eventFilter(subscription), READ_LIMIT);
+        read = this.deps.streams.read(tenantId, from, eventFilter(subscription), READ_LIMIT, until);
         reads.set(key, read);
       }
       return read;
@@ -196,12 +203,24 @@ export class BroadcasterService {
         >();
         const positions = new Map<string, string>();
         let more = false;
-        for (const subscription of connection.subscriptions) {
-          const page = await readFor(subscription);
+        const pages = await Promise.all(
+          connection.subscriptions.map((subscription) => readFor(subscription)),
+        );
+        // A full page covers the stream only up to its last row; the others cover it up to `until`.
+        let cut = until;
+        for (const page of pages) {
+          if (page.scanned >= READ_LIMIT && comparePositions(page.last, cut) < 0) cut = page.last;
+        }
+        for (const [index, subscription] of connection.subscriptions.entries()) {
+          const page = pages[index]!;
           if (page.scanned >= READ_LIMIT) more = true;
-          const last = formatPosition(page.last);
+          // Never past the cut (events after it come next pass), never back before where it stood.
+          const from = parsePosition(subscription.position) ?? { tx: '0', seq: '0' };
+          const capped = comparePositions(page.last, cut) > 0 ? cut : page.last;
+          const last = formatPosition(comparePositions(capped, from) < 0 ? from : capped);
           if (last !== subscription.position) positions.set(subscription.key, last);
           for (const event of page.events) {
+            if (comparePositions(event.position, cut) > 0) continue;
             const text = formatPosition(event.position);
             const entry = byPosition.get(text) ?? { position: event.position, event, subscriptions: [] };
             entry.subscriptions.push(subscription.id);

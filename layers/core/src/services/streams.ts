@@ -44,15 +44,19 @@ export class StreamsService {
     private readonly deps: { db: Database; clock: Clock; notifier: StreamNotifier; config: StreamsConfig },
   ) {}
 
-  /** Up to `limit` events after `after`; `last` is where the next read starts (it may skip filtered ones). */
+  /**
+   * Up to `limit` events after `after` (and not after `until`, when given); `last` is where the next read
+   * starts (it may skip filtered ones).
+   */
   read(
     tenantId: string,
     after: StreamPosition,
     filter: EventFilter,
     limit = READ_BATCH,
+    until: StreamPosition | null = null,
   ): Promise<{ events: StreamEvent[]; last: StreamPosition; scanned: number }> {
     return this.deps.db.tenant(tenantId, async (db) => {
-      const page = await readEvents(db, tenantId, after, filter, limit);
+      const page = await readEvents(db, tenantId, after, filter, limit, until);
       return { events: page.events, last: page.last ?? after, scanned: page.scanned };
     });
   }

@@ -23,7 +23,9 @@ export interface EventFilter {
  * Reads a tenant's committed events after `after`, in stream order (tx_id, seq), up to `limit`. Only
  * transactions older than the oldest still running are read, so a later call from the returned position
  * can never miss an event that commits afterwards (see migrations/5_streams-audit.sql). Filters apply to
- * the subject data; positions still advance past filtered-out events (the caller gets `scanned`).
+ * the subject data; positions still advance past filtered-out events (the caller gets `scanned`). With
+ * `until` (a position read earlier, e.g. the stream end), the read stops there: readers that share it see the
+ * same cut of the stream, whatever commits between their reads.
  */
 export async function readEvents(
   db: Queryable,
@@ -31,6 +33,7 @@ export async function readEvents(
   after: StreamPosition | null,
   filter: EventFilter,
   limit: number,
+  until: StreamPosition | null = null,
 ): Promise<{ events: StreamEvent[]; last: StreamPosition | null; scanned: number }> {
   const result = await db.query<{
     tx: string;
@@ -50,6 +53,7 @@ export async function readEvents(
       WHERE tenant_id = $1
         AND ($2::xid8 IS NULL OR (tx_id, seq) > ($2::xid8, $3::bigint))
         AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
+        AND ($10::xid8 IS NULL OR (tx_id, seq) <= ($10::xid8, $11::bigint))
       -- e.seq, not the text output column of the same name: ORDER BY seq would sort '10' before '2'.
       ORDER BY e.tx_id, e.seq
       LIMIT $4`,
@@ -63,6 +67,8 @@ export async function readEvents(
       filter.jobType ?? null,
       filter.sourceId ?? null,
       filter.eventTypes && filter.eventTypes.length > 0 ? [...filter.eventTypes] : null,
+      until?.tx ?? null,
+      until?.seq ?? null,
     ],
   );
   const lastRow = result.rows.at(-1);
