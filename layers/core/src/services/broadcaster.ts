@@ -8,6 +8,7 @@ import {
   type StreamEvent,
   type StreamPosition,
 } from '../adapters/postgres/sql/events/read-events.ts';
+import { STREAM_START } from '../adapters/postgres/sql/events/stream-end.ts';
 import { claimConnections } from '../adapters/postgres/sql/ws/claim-connections.ts';
 import { deleteTenantConnections } from '../adapters/postgres/sql/ws/delete-tenant-connections.ts';
 import {
@@ -188,8 +189,13 @@ export class BroadcasterService {
       const key = canonicalJson([subscription.position, subscription.filters]);
       let read = reads.get(key);
       if (!read) {
-        const from = parsePosition(subscription.position) ?? { tx: '0', seq: '0' };
-        read = this.deps.streams.read(tenantId, from, eventFilter(subscription), READ_LIMIT, until);
+        read = this.deps.streams.read(
+          tenantId,
+          startOf(subscription),
+          eventFilter(subscription),
+          READ_LIMIT,
+          until,
+        );
         reads.set(key, read);
       }
       return read;
@@ -215,7 +221,7 @@ export class BroadcasterService {
           const page = pages[index]!;
           if (page.scanned >= READ_LIMIT) more = true;
           // Never past the cut (events after it come next pass), never back before where it stood.
-          const from = parsePosition(subscription.position) ?? { tx: '0', seq: '0' };
+          const from = startOf(subscription);
           const capped = comparePositions(page.last, cut) > 0 ? cut : page.last;
           const last = formatPosition(comparePositions(capped, from) < 0 ? from : capped);
           if (last !== subscription.position) positions.set(subscription.key, last);
@@ -429,6 +435,11 @@ function referenceTo(item: DeliveredItem): DeliveredItem {
     eventType: String(item.event.eventType),
     subjectId: String(subject?.id ?? ''),
   };
+}
+
+/** Where a subscription's next read starts. */
+function startOf(subscription: StoredSubscription): StreamPosition {
+  return parsePosition(subscription.position) ?? STREAM_START;
 }
 
 function eventFilter(subscription: StoredSubscription): EventFilter {

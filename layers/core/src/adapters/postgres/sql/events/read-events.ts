@@ -35,28 +35,33 @@ export async function readEvents(
   limit: number,
   until: StreamPosition | null = null,
 ): Promise<{ events: StreamEvent[]; last: StreamPosition | null; scanned: number }> {
-  const result = await db.query<{
-    tx: string;
-    seq: string;
-    envelope: Record<string, unknown>;
-    matches: boolean;
-  }>(
-    `SELECT tx_id::text AS tx, seq::text AS seq, jobengine_event_envelope(e) AS envelope,
-            ($5::uuid IS NULL OR data->>'runId' = $5::text OR
-               (subject_kind = 'run' AND subject_id = $5::text))
-        AND ($6::uuid IS NULL OR (subject_kind = 'job' AND subject_id = $6::text))
-        AND ($7::text IS NULL OR data->>'type' = $7)
-        AND ($8::uuid IS NULL OR data->>'sourceId' = $8::text OR
-               (subject_kind = 'source' AND subject_id = $8::text))
-        AND ($9::text[] IS NULL OR event_type = ANY($9)) AS matches
-       FROM events e
-      WHERE tenant_id = $1
-        AND ($2::xid8 IS NULL OR (tx_id, seq) > ($2::xid8, $3::bigint))
-        AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
-        AND ($10::xid8 IS NULL OR (tx_id, seq) <= ($10::xid8, $11::bigint))
-      -- e.seq, not the text output column of the same name: ORDER BY seq would sort '10' before '2'.
-      ORDER BY e.tx_id, e.seq
-      LIMIT $4`,
+  const result = await db.query<
+    { tx: string; seq: string } & (
+      | { matches: true; envelope: Record<string, unknown> }
+      | { matches: false; envelope: null }
+    )
+  >(
+    // The envelope is assembled only for the events the filter keeps; the others only move the position.
+    `SELECT x.tx, x.seq, x.matches, CASE WHEN x.matches THEN jobengine_event_envelope(x.e) END AS envelope
+       FROM (
+         SELECT e, e.tx_id AS tx_order, e.seq AS seq_order, e.tx_id::text AS tx, e.seq::text AS seq,
+                ($5::uuid IS NULL OR e.data->>'runId' = $5::text OR
+                   (e.subject_kind = 'run' AND e.subject_id = $5::text))
+            AND ($6::uuid IS NULL OR (e.subject_kind = 'job' AND e.subject_id = $6::text))
+            AND ($7::text IS NULL OR e.data->>'type' = $7)
+            AND ($8::uuid IS NULL OR e.data->>'sourceId' = $8::text OR
+                   (e.subject_kind = 'source' AND e.subject_id = $8::text))
+            AND ($9::text[] IS NULL OR e.event_type = ANY($9)) AS matches
+           FROM events e
+          WHERE e.tenant_id = $1
+            AND ($2::xid8 IS NULL OR (e.tx_id, e.seq) > ($2::xid8, $3::bigint))
+            AND e.tx_id < pg_snapshot_xmin(pg_current_snapshot())
+            AND ($10::xid8 IS NULL OR (e.tx_id, e.seq) <= ($10::xid8, $11::bigint))
+          -- the columns, not the text outputs of the same names: ordering the text would put '10' before '2'.
+          ORDER BY e.tx_id, e.seq
+          LIMIT $4
+       ) x
+      ORDER BY x.tx_order, x.seq_order`,
     [
       tenantId,
       after?.tx ?? null,
@@ -74,7 +79,7 @@ export async function readEvents(
   const lastRow = result.rows.at(-1);
   return {
     events: result.rows
-      .filter((row) => row.matches)
+      .filter((row) => row.matches === true)
       .map((row) => ({
         position: { tx: row.tx, seq: row.seq },
         envelope: row.envelope,
